@@ -1,0 +1,161 @@
+"""``bptt grad``: gradients of L = sum(dout * output) for PyTorch-layout models and cell files.
+
+Layers run bottom-up; a bidirectional layer runs the reversed sequence with
+its own parameters and concatenates the two outputs, as ``nn.RNN`` does.
+The backward pass walks the same structure in reverse, layer by layer, with
+the adjoint recursion of :mod:`derive.sequence` inside each direction.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import BpttError
+from .sequence import run_backward, run_forward
+from .torch_layout import check_shapes, parse_keys, to_cell_params, to_torch_grads
+
+STATES = {"rnn": ("h",), "lstm": ("h", "c"), "gru": ("h",)}
+
+
+def make_step(cell, engine: str):
+    """The step backend of ``engine`` (numpy or symbolic) for ``cell``."""
+    if engine == "numpy":
+        from .npstep import NumpyStep
+        return NumpyStep(cell)
+    if engine == "symbolic":
+        from .symstep import SymbolicStep
+        return SymbolicStep(cell)
+    raise BpttError(f"unknown engine {engine!r}; use symbolic or numpy")
+
+
+def builtin_cell(kind: str, nonlinearity: str = "tanh"):
+    """The cell with PyTorch semantics for ``kind``."""
+    from .cells import get_cell
+    if kind == "rnn":
+        return get_cell("rnn", nonlinearity)
+    if kind == "gru":
+        return get_cell("gru", "pytorch")
+    if kind == "lstm":
+        return get_cell("lstm")
+    raise BpttError(f"unknown cell {kind!r} for bptt grad; use rnn, lstm, gru or --cell-file")
+
+
+def _finite(name, a):
+    if not np.all(np.isfinite(a)):
+        raise BpttError(f"{name} contains NaN or inf; replace those entries with finite numbers")
+
+
+def torch_grads(kind, sd, X, h0=None, c0=None, dout=None, nonlinearity="tanh",
+                engine="numpy", dtype=np.float64) -> dict:
+    """Gradients in PyTorch layout (the ``bptt grad`` contract).
+
+    Parameters
+    ----------
+    kind : {"rnn", "lstm", "gru"}
+    sd : dict of arrays
+        ``state_dict`` with PyTorch keys; layers and directions are read from them.
+    X : array (T, B, n_x)
+    h0, c0 : arrays (layers*dirs, B, n_h), optional (zeros)
+    dout : array (T, B, dirs*n_h), optional (ones)
+
+    Returns
+    -------
+    dict
+        dL/d(every key), ``input``, ``h0`` (and ``c0``), and ``output``.
+    """
+    cell = builtin_cell(kind, nonlinearity)
+    layers, dirs = parse_keys(kind, sd.keys())
+    n_x, n_h = check_shapes(kind, sd, layers, dirs)
+    X = _check_input(X, n_x, dtype)
+    T, B = X.shape[:2]
+    init = {s: _init(v, layers * dirs, B, n_h, s + "0", dtype) for s, v in zip(STATES[kind], (h0, c0))}
+    for k, v in sd.items():
+        _finite(k, v)
+    params = {(l, r): to_cell_params(kind, sd, l, bool(r), n_h, dtype) for l in range(layers) for r in range(dirs)}
+    step = make_step(cell, engine)
+    run = _Stack(step, cell, params, layers, dirs)
+    out = run.forward(X, init)
+    dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
+    x_bar, init_bars, grads = run.backward(dout)
+    result = {"output": out, "input": x_bar}
+    for s in STATES[kind]:
+        result[s + "0"] = init_bars[s]
+    for (l, r), g in grads.items():
+        result.update(to_torch_grads(kind, g, l, bool(r), sd.keys()))
+    return result
+
+
+def _check_input(X, n_x, dtype):
+    X = np.asarray(X, dtype=dtype)
+    if X.ndim != 3 or X.shape[2] != n_x:
+        raise BpttError(f"input has shape {X.shape}; expected (T, B, {n_x}) to match weight_ih_l0")
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise BpttError(f"input has shape {X.shape}; it needs T >= 1 and B >= 1")
+    _finite("input", X)
+    return X
+
+
+def _init(v, n, B, n_h, name, dtype):
+    if v is None:
+        return np.zeros((n, B, n_h), dtype=dtype)
+    v = np.asarray(v, dtype=dtype)
+    if v.shape != (n, B, n_h):
+        raise BpttError(f"{name} has shape {v.shape}; expected (layers*directions, B, n_h) = {(n, B, n_h)}")
+    _finite(name, v)
+    return v
+
+
+def _check_dout(d, shape, dtype):
+    d = np.asarray(d, dtype=dtype)
+    if d.shape != shape:
+        raise BpttError(f"dout has shape {d.shape}; expected {shape}, the shape of the output")
+    _finite("dout", d)
+    return d
+
+
+class _Stack:
+    """Layers x directions of one cell; arrays inside are (n, B) columns."""
+
+    def __init__(self, step, cell, params, layers, dirs):
+        self.step, self.cell, self.params = step, cell, params
+        self.layers, self.dirs = layers, dirs
+        self.oi = cell.states.index(cell.output)
+        self.shapes = {k: v.shape for k, v in params[(0, 0)].items()}
+
+    def forward(self, X, init):
+        seq = np.ascontiguousarray(X.transpose(0, 2, 1))  # (T, n, B)
+        self.caches = {}
+        for l in range(self.layers):
+            outs = []
+            for r in range(self.dirs):
+                k = l * self.dirs + r
+                s0 = [init[s][k].T for s in self.cell.states]
+                xs = seq[::-1] if r else seq
+                states, caches = run_forward(self.step, xs, s0, self.params[(l, r)])
+                self.caches[(l, r)] = caches
+                o = np.stack([st[self.oi] for st in states])
+                outs.append(o[::-1] if r else o)
+            seq = np.concatenate(outs, axis=1)
+        self.n_h = outs[0].shape[1]
+        return seq.transpose(0, 2, 1)
+
+    def backward(self, dout):
+        bar = np.ascontiguousarray(dout.transpose(0, 2, 1))
+        grads, init_bars = {}, {s: [None] * (self.layers * self.dirs) for s in self.cell.states}
+        for l in reversed(range(self.layers)):
+            below = None
+            for r in range(self.dirs):
+                part = bar[:, r * self.n_h:(r + 1) * self.n_h]
+                part = part[::-1] if r else part
+                ob = [[p if i == self.oi else None for i in range(len(self.cell.states))] for p in part]
+                p0, xb, grads[(l, r)] = run_backward(self.step, self.caches[(l, r)], ob,
+                                                     self.params[(l, r)], self.shapes_of(l, r))
+                xb = np.stack(xb)
+                xb = xb[::-1] if r else xb
+                below = xb if below is None else below + xb
+                for s, g in zip(self.cell.states, p0):
+                    init_bars[s][l * self.dirs + r] = g.T
+            bar = below
+        return bar.transpose(0, 2, 1), {s: np.stack(v) for s, v in init_bars.items()}, grads
+
+    def shapes_of(self, l, r):
+        return {k: v.shape for k, v in self.params[(l, r)].items()}
