@@ -35,10 +35,12 @@ def _add(ops, a, b):
     return a if b is None else ops.add(a, b)
 
 
-def jvp(expr, env, tangents, ops, trail=None):
+def jvp(expr, env, tangents, ops, trail=None, root=None):
     """Tangent of ``expr`` given tangents of leaves (missing or None = zero).
 
     Returns ``(value, tangent)``; rules used are appended to ``trail``.
+    ``root``, when given, is the already-known value of ``expr`` itself
+    (an equation's named output), used by rules written in terms of it.
     """
     if isinstance(expr, Var):
         return env[expr.name], tangents.get(expr.name)
@@ -46,7 +48,7 @@ def jvp(expr, env, tangents, ops, trail=None):
         return ops.const(expr.value), None
     pairs = [jvp(a, env, tangents, ops, trail) for a in expr.args]
     args = [p[0] for p in pairs]
-    ans = getattr(ops, expr.prim)(*args)
+    ans = getattr(ops, expr.prim)(*args) if root is None else root
     out = None
     for i, (_, d) in enumerate(pairs):
         if d is None:
@@ -121,5 +123,6 @@ def step_vjp(cell, env, seeds, ops, bar=None):
         if total is None:
             continue
         g = bar(eqn.name, total) if bar else total
-        vjp(eqn.expr, env, g, ops, adj)
+        memo = {id(eqn.expr): env[eqn.name]} if eqn.name in env else {}
+        vjp(eqn.expr, env, g, ops, adj, memo=memo)
     return adj
