@@ -62,7 +62,8 @@ def rnn(activation: str = "tanh") -> Cell:
     return Cell("rnn", "x", ("h",), "h",
                 eqns(h=fn(activation, v("U") @ x + v("W") @ h_prev + v("b"))),
                 title=f"Elman RNN ({activation})", convention=activation,
-                readout=eqns(o=v("V") @ v("h") + v("c"), y=fn("softmax", v("o"))),
+                readout=eqns(o=v("V") @ v("h") + v("c"), y=fn("softmax", v("o")),
+                             L=E(App("xent", (Var("o"), Var("ybar"))))),
                 notes="U: input weights, W: recurrent weights, V: output weights; "
                       "y_t = softmax(V h_t + c) with cross-entropy loss L_t = -sum_k ybar_k log y_k.",
                 notes_zh="U 为输入权重，W 为循环权重，V 为输出权重；输出 y_t = softmax(V h_t + c)，"

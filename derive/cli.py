@@ -17,6 +17,8 @@ from . import __version__
 COMMANDS = {
     "derive": ("derive.commands:derive_cmd", "Derive Jacobians and BPTT gradients of a cell, step by step."),
     "grad": ("derive.commands:grad_cmd", "Gradients of a PyTorch-layout RNN/LSTM/GRU or a cell file."),
+    "init": ("derive.cmd_init:init_cmd", "Write random RNN/LSTM/GRU weights in PyTorch state_dict layout."),
+    "flow": ("derive.cmd_flow:flow_cmd", "Gradient-flow experiments: norm decay, clipping, activation slopes."),
 }
 
 

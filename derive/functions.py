@@ -64,5 +64,9 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(arg))
 
 
-SCALAR = {"tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu, "exp": sp.exp,
+class softmax(sp.Function):
+    """Marker for the (vector) softmax in displayed formulas; never expanded."""
+
+
+SCALAR = {"softmax": softmax, "tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu, "exp": sp.exp,
           "log": sp.log, "softplus": softplus, "step": step}

@@ -17,7 +17,7 @@ from .errors import BpttError
 
 UNARY = ("tanh", "sigmoid", "relu", "exp", "log", "softplus")
 BINARY = ("add", "sub", "mul", "matmul")
-PRIMS = UNARY + BINARY + ("neg", "concat", "softmax")
+PRIMS = UNARY + BINARY + ("neg", "concat", "softmax", "xent")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,7 @@ class Cell:
     notes_zh: str = ""
     readout: tuple = ()
     convention: str = ""
+    target: str = "ybar"
     shapes: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -132,7 +133,7 @@ class Cell:
 
     @property
     def readout_params(self) -> list:
-        known = {self.input, *self.states, *self.eqn_names, *(e.name for e in self.readout)}
+        known = {self.input, self.target, *self.states, *self.eqn_names, *(e.name for e in self.readout)}
         names = (n for e in self.readout for n in free_vars(e.expr))
         return unique(n for n in names if n not in known)
 

@@ -16,6 +16,12 @@ def _softmax(a):
     return e / e.sum(axis=0, keepdims=True)
 
 
+def _xent(o, t):
+    m = o.max(axis=0, keepdims=True)
+    logp = o - m - np.log(np.exp(o - m).sum(axis=0, keepdims=True))
+    return -(t * logp).sum(axis=0, keepdims=True)
+
+
 class NumpyOps:
     """Array operations used by the rule table and the interpreter."""
 
@@ -24,6 +30,7 @@ class NumpyOps:
     log = staticmethod(np.log)
     sigmoid = staticmethod(_sigmoid)
     softmax = staticmethod(_softmax)
+    xent = staticmethod(_xent)
 
     @staticmethod
     def relu(x):

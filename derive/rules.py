@@ -47,6 +47,9 @@ defvjp("neg",    lambda ops, g, y, a: ops.neg(g))
 defvjp("mul",    lambda ops, g, y, a, b: ops.mul(g, b),          lambda ops, g, y, a, b: ops.mul(g, a))
 defvjp("matmul", lambda ops, g, y, A, B: ops.matmul(g, ops.T(B)), lambda ops, g, y, A, B: ops.matmul(ops.T(A), g))
 defvjp("softmax", lambda ops, g, y, a: ops.mul(y, ops.sub(g, ops.colsum(ops.mul(y, g)))))
+# Cross-entropy of softmax(o) against a target distribution t (PyTorch's cross_entropy rule).
+defvjp("xent",   lambda ops, g, L, o, t: ops.mul(g, ops.sub(ops.softmax(o), t)),
+                 lambda ops, g, L, o, t: ops.mul(g, ops.neg(ops.log(ops.softmax(o)))))
 
 defjvp("add",    lambda ops, d, y, a, b: d,                      lambda ops, d, y, a, b: d)
 defjvp("sub",    lambda ops, d, y, a, b: d,                      lambda ops, d, y, a, b: ops.neg(d))
@@ -54,9 +57,11 @@ defjvp("neg",    lambda ops, d, y, a: ops.neg(d))
 defjvp("mul",    lambda ops, d, y, a, b: ops.scale(b, d),        lambda ops, d, y, a, b: ops.scale(a, d))
 defjvp("matmul", lambda ops, d, y, A, B: ops.matmul(d, B),       lambda ops, d, y, A, B: ops.matmul(A, d))
 defjvp("softmax", lambda ops, d, y, a: ops.sub(ops.scale(y, d), ops.outer_scale(y, d)))
+defjvp("xent",   lambda ops, d, L, o, t: ops.matmul(ops.T(ops.sub(ops.softmax(o), t)), d),
+                 lambda ops, d, L, o, t: ops.matmul(ops.T(ops.neg(ops.log(ops.softmax(o)))), d))
 
 WHY.update(add="sum", sub="difference", neg="negation", mul="hadamard", matmul="linear",
-           softmax="softmax", concat="concat")
+           softmax="softmax", concat="concat", xent="xent")
 
 
 # concat is n-ary: its rules split or stack along rows.

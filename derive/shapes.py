@@ -83,7 +83,12 @@ def _concat(args, dims, where):
     return (total, args[0][1])
 
 
-_RULES = {**{u: _same for u in UNARY}, "add": _same, "sub": _same, "mul": _same,
+def _xent(args, dims, where):
+    _same(args, dims, where)
+    return ("1", "1")
+
+
+_RULES = {"xent": _xent, **{u: _same for u in UNARY}, "add": _same, "sub": _same, "mul": _same,
           "neg": _same, "softmax": _same, "matmul": _matmul, "concat": _concat}
 
 
@@ -102,6 +107,8 @@ def infer_shapes(cell) -> dict:
     """
     dims = _Dims()
     env = {cell.input: ("n_x", "1")}
+    if cell.readout:
+        env[cell.target] = ("n_y", "1")
     for s in cell.states:
         env[s] = env[prev(s)] = ("n_h", "1")
     for e in (*cell.eqns, *cell.readout):

@@ -83,8 +83,11 @@ class MatOps:
 
     @staticmethod
     def softmax(a):
-        e = apply("exp", a)
-        return e * (OneMatrix(1, a.shape[0]) * e) ** -1
+        return apply("softmax", a)
+
+    @staticmethod
+    def xent(o, t):
+        return -t.T * apply("log", apply("softmax", o))
 
     @staticmethod
     def concat(*parts):
