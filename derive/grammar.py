@@ -366,8 +366,7 @@ class _Parser:
             return self.node(Num, tok, tok.text)
         if tok.kind == "name":
             if self.peek().kind == "(":
-                self.advance()
-                return self.node(Call, tok, tok.text, self.items(")", tok))
+                return self.node(Call, tok, tok.text, self.items(")", self.advance()))
             return self.node(Name, tok, tok.text)
         if tok.kind == "op" and tok.text in "+-":
             return self.node(UnOp, tok, tok.text, self.expr(UNARY_PREC))
@@ -384,8 +383,8 @@ class _Parser:
         if self.peek().kind == close:
             self.advance()
             return ()
-        what = f"an operator, ',' or '{close}' to close '{opener.text if close == ']' else '('}'"
-        what += f" at line {opener.line}, column {opener.column}"
+        what = (f"an operator, ',' or '{close}' to close '{opener.text}' "
+                f"at line {opener.line}, column {opener.column}")
         while True:
             out.append(self.expr())
             tok = self.peek()

@@ -48,7 +48,10 @@ class NumpyMatrixPrinter(NumPyPrinter):
         return "0.0"
 
     def _print_DiagMatrix(self, expr):
-        return f"({self._print(expr.args[0])})"
+        return f"numpy.diagflat({self._print(expr.args[0])})"
+
+    def _print_Identity(self, expr):
+        return f"numpy.eye({self._print(expr.shape[0])})"
 
     def _print_ElementwiseApplyFunction(self, expr):
         name = type(expr.function.expr).__name__
