@@ -73,3 +73,10 @@ def main(argv=None):
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as err:  # a bug, not bad input: one line unless debugging
+        import os
+        if os.environ.get("BPTT_DEBUG"):
+            raise
+        click.echo(f"bptt: internal error: {type(err).__name__}: {err} "
+                   "(rerun with BPTT_DEBUG=1 for the traceback and please report it)", err=True)
+        sys.exit(70)

@@ -159,3 +159,79 @@ class _Stack:
 
     def shapes_of(self, l, r):
         return {k: v.shape for k, v in self.params[(l, r)].items()}
+
+
+def bind_sizes(cell, arrays: dict, known: dict) -> dict:
+    """Numeric sizes (n_x, n_h, ...) from the shapes of given parameter arrays."""
+    sizes = dict(known)
+    for name in cell.params:
+        if name not in arrays:
+            raise BpttError(f"weights file has no {name!r}; the cell needs {', '.join(cell.params)}")
+        a = np.asarray(arrays[name])
+        want = cell.shapes[name]
+        if a.ndim == 1 and want[1] == "1":
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise BpttError(f"{name} has shape {a.shape}; expected {want}")
+        for d, n in zip(want, a.shape):
+            _bind(sizes, d, n, name, want, a.shape)
+    return sizes
+
+
+def _bind(sizes, d, n, name, want, got):
+    if d == "1":
+        if n != 1:
+            raise BpttError(f"{name} has shape {got}; expected {want}")
+        return
+    if "+" in d:
+        parts = [p.strip() for p in d.split("+")]
+        if all(p in sizes for p in parts) and sum(sizes[p] for p in parts) != n:
+            raise BpttError(f"{name} has shape {got}; expected {want} = "
+                            f"({'+'.join(str(sizes[p]) for p in parts)})")
+        return
+    if sizes.setdefault(d, n) != n:
+        raise BpttError(f"{name} has shape {got}; expected {want} with {d} = {sizes[d]}")
+
+
+def cell_grads(cell, arrays, X, inits=None, dout=None, engine="numpy", dtype=np.float64) -> dict:
+    """Gradients for a (user) cell: L = sum(dout * output state), single layer.
+
+    ``arrays`` maps parameter names to arrays (matrices as (rows, cols) for W @ x);
+    ``inits`` maps state names to (B, n_h) arrays (zeros when absent).
+    """
+    extra = sorted(set(arrays) - set(cell.params))
+    if extra:
+        raise BpttError(f"weights file has unknown key {extra[0]!r}; the cell's parameters are {', '.join(cell.params)}")
+    X = np.asarray(X, dtype=dtype)
+    if X.ndim != 3 or min(X.shape) < 1:
+        raise BpttError(f"input has shape {X.shape}; expected (T, B, n_x) with T, B >= 1")
+    sizes = bind_sizes(cell, arrays, {"n_x": X.shape[2]})
+    sizes.setdefault("n_h", next((np.shape(v)[1] for v in (inits or {}).values()), None))
+    if sizes["n_h"] is None:
+        raise BpttError("cannot tell n_h from the weights; pass an initial state with --init")
+    _finite("input", X)
+    params = {k: np.asarray(arrays[k], dtype=dtype).reshape(_shape(cell, k, sizes)) for k in cell.params}
+    for k, v in params.items():
+        _finite(k, v)
+    B, n_h = X.shape[1], sizes["n_h"]
+    s0 = {s: _init((inits or {}).get(s, np.zeros((B, n_h)))[None], 1, B, n_h, s + "0", dtype)[0]
+          for s in cell.states}
+    unknown = sorted(set(inits or {}) - set(cell.states))
+    if unknown:
+        raise BpttError(f"--init names {unknown[0]!r}, which is not a state; states are {', '.join(cell.states)}")
+    run = _Stack(make_step(cell, engine), cell, {(0, 0): params}, 1, 1)
+    out = run.forward(X, s0_stack(cell, s0))
+    dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
+    x_bar, init_bars, grads = run.backward(dout)
+    result = {"output": out, "input": x_bar, **grads[(0, 0)]}
+    result.update({s + "0": init_bars[s][0] for s in cell.states})
+    return result
+
+
+def s0_stack(cell, s0):
+    return {s: v[None] for s, v in s0.items()}
+
+
+def _shape(cell, k, sizes):
+    from .shapes import concrete
+    return concrete(cell.shapes[k], sizes)
