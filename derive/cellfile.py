@@ -29,7 +29,7 @@ import yaml
 
 from . import grammar as g
 from .errors import BpttError
-from .ir import App, Cell, CellError, Const, Eqn, Var
+from .ir import App, Cell, CellError, Const, Eqn, Var, free_vars, prev
 
 MAX_BYTES = 64 * 1024
 MAX_EQUATIONS = 64
@@ -112,20 +112,25 @@ def parse_cell(text: str, source: str = "<cell>") -> Cell:
     """
     _check_size(len(text.encode("utf-8", "surrogatepass")), source)
     spec = _schema(_load_yaml(text, source), source)
-    eqns, defined = [], []
+    eqns = []
+    spec["data"] = {spec["input"], *(prev(s) for s in spec["states"])}
     for k, eq_text in enumerate(spec["equations"], start=1):
         try:
-            eqns.append(_equation(eq_text, spec, defined))
+            eqns.append(_equation(eq_text, spec))
         except g.GrammarError as err:
             raise _equation_error(text, source, k, err.line, err.column, err.reason) from None
         except _At as err:
             raise _equation_error(text, source, k, err.line, err.column, err.reason) from None
-        defined.append(eqns[-1].name)
+        if spec["data"] & set(free_vars(eqns[-1].expr)):
+            spec["data"].add(eqns[-1].name)
     try:
         return Cell(spec["name"], spec["input"], tuple(spec["states"]), spec["output"], tuple(eqns),
                     title=spec["title"], notes=spec["notes"])
     except CellError as err:
         raise BpttError(f"{source}: {err}") from None
+    except RecursionError:  # shapes.py has no occurs check: e.g. h = concat(h_prev, h_prev)
+        raise BpttError(f"{source}: sizes cannot be inferred: some size would have to contain "
+                        "itself (e.g. h = concat(h_prev, h_prev) makes n_h = n_h + n_h)") from None
 
 
 # ---------------------------------------------------------------- file & YAML
@@ -205,14 +210,14 @@ def _schema(data, source: str) -> dict:
         if key not in data:
             raise BpttError(f"{source}: missing key {key!r}; a cell file needs {', '.join(REQUIRED)}")
     spec = {"name": _cell_name(data["name"], source),
-            "input": _name(data.get("input", "x"), "input", source),
             "states": _states(data["states"], source),
+            "input": _name(data.get("input", "x"), "input", source),
             "title": _text(data.get("title"), "title", source),
             "notes": _text(data.get("notes"), "notes", source),
             "equations": _equations(data["equations"], source)}
     spec["output"] = _name(data.get("output", spec["states"][0]), "output", source)
-    for key, value in [("input", spec["input"]), ("output", spec["output"]),
-                       *(("states", s) for s in spec["states"])]:
+    for key, value in [*(("states", s) for s in spec["states"]),
+                       ("input", spec["input"]), ("output", spec["output"])]:
         _not_function(value, key, source)
     return spec
 
@@ -280,7 +285,7 @@ def _equations(value, source: str) -> list:
 
 # ------------------------------------------------------------- AST -> IR
 
-def _equation(text: str, spec: dict, defined: list) -> Eqn:
+def _equation(text: str, spec: dict) -> Eqn:
     tree = g.parse_assignment(text)
     target = tree.target
     if target.id in FUNCTIONS:
@@ -334,7 +339,17 @@ def _binop(node, spec: dict):
         if right.value == 0:
             raise _At(node, "division by zero")
         return _fold(node, "mul", left, Const(1.0 / right.value))
+    if node.op == "@":
+        _weights_on_left(node, left, spec)
     return _fold(node, OPS[node.op], left, right)
+
+
+def _weights_on_left(node, left, spec: dict) -> None:
+    """``A @ v`` needs a weight matrix A; a left side that varies per sample breaks batching."""
+    data = [n for n in free_vars(left) if n in spec["data"]]
+    if data:
+        raise _At(node, f"the left side of '@' depends on {data[0]!r}; '@' multiplies a weight "
+                        "matrix (left) by a vector (right), e.g. W @ x")
 
 
 def _fold(node, prim: str, left, right):

@@ -79,73 +79,58 @@ class Token:
     column: int
 
 
-def _pos():
-    return field(default=0, compare=False, repr=False)
+def _meta(default: int):
+    return field(default=default, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)
-class Num:
+class _Node:
+    """Position (1-based) and tree depth; neither takes part in ``==`` or ``repr``."""
+    line: int = _meta(0)
+    column: int = _meta(0)
+    depth: int = _meta(1)
+
+
+@dataclass(frozen=True)
+class Num(_Node):
     """A number literal, kept as its source text (e.g. ``"1.5e-3"``)."""
     value: str
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class Name:
+class Name(_Node):
     id: str
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class UnOp:
+class UnOp(_Node):
     op: str
-    operand: object
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
+    operand: _Node
 
 
 @dataclass(frozen=True)
-class BinOp:
+class BinOp(_Node):
     op: str
-    left: object
-    right: object
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
+    left: _Node
+    right: _Node
 
 
 @dataclass(frozen=True)
-class Call:
+class Call(_Node):
     func: str
     args: tuple
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class List:
+class List(_Node):
     items: tuple
-    line: int = _pos()
-    column: int = _pos()
-    depth: int = field(default=1, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
-class Assign:
+class Assign(_Node):
     """``target = value``: the form of one cell equation."""
     target: Name
-    value: object
-    line: int = _pos()
-    column: int = _pos()
-
-
-Node = (Num, Name, UnOp, BinOp, Call, List)
+    value: _Node
 
 
 # ----------------------------------------------------------------- tokenizer
@@ -252,17 +237,6 @@ class _Scanner:
         self.fail(f"unexpected character {shown}{hint}")
 
 
-def _check_length(text: str, max_length: int) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"expected str, got {type(text).__name__}")
-    if len(text) > max_length:
-        head = text[:max_length]
-        line = head.count("\n") + 1
-        column = max_length - (head.rfind("\n") + 1) + 1
-        raise GrammarError(line, column, f"input is too long ({len(text)} characters; "
-                                         f"at most {max_length})")
-
-
 def tokenize(text: str, *, max_length: int = MAX_LENGTH, max_number: int = MAX_NUMBER) -> list:
     """Split ``text`` into tokens, ending with an ``end`` token.
 
@@ -284,20 +258,21 @@ def tokenize(text: str, *, max_length: int = MAX_LENGTH, max_number: int = MAX_N
     GrammarError
         On characters outside the grammar or a bound exceeded.
     """
-    _check_length(text, max_length)
+    if not isinstance(text, str):
+        raise TypeError(f"expected str, got {type(text).__name__}")
+    if len(text) > max_length:
+        head = text[:max_length]
+        line, column = head.count("\n") + 1, max_length - head.rfind("\n")
+        raise GrammarError(line, column, f"input is too long ({len(text)} characters; "
+                                         f"at most {max_length})")
     return _Scanner(text, max_number).run()
 
 
 # -------------------------------------------------------------------- parser
 
 def _describe(tok: Token) -> str:
-    if tok.kind == "end":
-        return "end of input"
-    if tok.kind == "num":
-        return f"number {tok.text}"
-    if tok.kind == "name":
-        return f"name {tok.text!r}"
-    return repr(tok.text)
+    kinds = {"end": "end of input", "num": f"number {tok.text}", "name": f"name {tok.text!r}"}
+    return kinds.get(tok.kind, repr(tok.text))
 
 
 class _Parser:
@@ -321,7 +296,7 @@ class _Parser:
     def node(self, cls, tok: Token, *args):
         kids = []
         for a in args:
-            kids.extend(a if isinstance(a, tuple) else [a] if isinstance(a, Node) else [])
+            kids.extend(a if isinstance(a, tuple) else [a] if isinstance(a, _Node) else [])
         depth = 1 + max((c.depth for c in kids), default=0)
         if depth > self.max_depth:
             self.too_deep(tok)
@@ -394,11 +369,12 @@ class _Parser:
             self.expect(",", what)
 
 
-def _limits(max_length, max_depth, max_number):
+def _parser(text, max_length, max_depth, max_number) -> _Parser:
     if not 1 <= max_depth <= DEPTH_CEILING:
         raise ValueError(f"max_depth must be between 1 and {DEPTH_CEILING}")
     if max_length < 1 or max_number < 1:
         raise ValueError("max_length and max_number must be positive")
+    return _Parser(tokenize(text, max_length=max_length, max_number=max_number), max_depth)
 
 
 def parse_expression(text: str, *, max_length: int = MAX_LENGTH, max_depth: int = MAX_DEPTH,
@@ -427,8 +403,7 @@ def parse_expression(text: str, *, max_length: int = MAX_LENGTH, max_depth: int 
     GrammarError
         With a one-line ``line L, column C: ...`` message.
     """
-    _limits(max_length, max_depth, max_number)
-    parser = _Parser(tokenize(text, max_length=max_length, max_number=max_number), max_depth)
+    parser = _parser(text, max_length, max_depth, max_number)
     if parser.peek().kind == "end":
         parser.unexpected(parser.peek(), "an expression")
     tree = parser.expr()
@@ -452,8 +427,7 @@ def parse_assignment(text: str, *, max_length: int = MAX_LENGTH, max_depth: int 
     GrammarError
         When the text is not of the form ``name = expression``.
     """
-    _limits(max_length, max_depth, max_number)
-    parser = _Parser(tokenize(text, max_length=max_length, max_number=max_number), max_depth)
+    parser = _parser(text, max_length, max_depth, max_number)
     first = parser.peek()
     if first.kind != "name":
         parser.unexpected(first, "a name to define (the form is 'name = expression')")
@@ -463,7 +437,8 @@ def parse_assignment(text: str, *, max_length: int = MAX_LENGTH, max_depth: int 
         parser.unexpected(parser.peek(), "an expression after '='")
     value = parser.expr()
     parser.expect("end", "an operator or end of input")
-    return Assign(Name(first.text, first.line, first.column), value, first.line, first.column)
+    target = Name(first.text, line=first.line, column=first.column)
+    return Assign(target, value, line=first.line, column=first.column)
 
 
 def is_name(text: str) -> bool:
@@ -480,31 +455,19 @@ def dump(node) -> str:
     out, stack = [], [node]
     while stack:  # iterative: no recursion on user-controlled depth
         item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-        elif isinstance(item, Num):
-            out.append(item.value)
-        elif isinstance(item, Name):
-            out.append(item.id)
-        else:
-            head, kids = _head(item)
-            parts = ["(" + head]
-            for kid in kids:
-                parts += [" ", kid]
-            parts.append(")")
-            stack.extend(reversed(parts))
+        if isinstance(item, (str, Num, Name)):
+            out.append(item.value if isinstance(item, Num) else getattr(item, "id", item))
+            continue
+        head, kids = _head(item)
+        parts = ["(" + head, *(p for kid in kids for p in (" ", kid)), ")"]
+        stack.extend(reversed(parts))
     return "".join(out)
 
 
 def _head(item):
-    if isinstance(item, UnOp):
-        return ("neg" if item.op == "-" else "pos"), (item.operand,)
-    if isinstance(item, BinOp):
-        return item.op, (item.left, item.right)
-    if isinstance(item, Call):
-        return "call " + item.func, item.args
-    if isinstance(item, List):
-        return "list", item.items
-    if isinstance(item, Assign):
-        return "=", (item.target, item.value)
-    raise TypeError(f"not an AST node: {item!r}")
+    heads = {UnOp: lambda n: ("neg" if n.op == "-" else "pos", (n.operand,)),
+             BinOp: lambda n: (n.op, (n.left, n.right)), Call: lambda n: ("call " + n.func, n.args),
+             List: lambda n: ("list", n.items), Assign: lambda n: ("=", (n.target, n.value))}
+    if type(item) not in heads:
+        raise TypeError(f"not an AST node: {item!r}")
+    return heads[type(item)](item)

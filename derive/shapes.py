@@ -32,9 +32,19 @@ class _Dims:
             raise CellError(f"size mismatch in {where}: {self.show(a)} vs {self.show(b)}")
         if not a.startswith("?"):
             a, b = b, a
+        if a in self._parts(b) or b in self._parts(a) or (a in self.sums and not b.startswith("?")):
+            raise CellError(f"size mismatch in {where}: a concatenation's size {self.show(a)} cannot equal {b}")
         self.parent[a] = b
         if a in self.sums:
             self.sums.setdefault(b, self.sums[a])
+
+    def _parts(self, d: str) -> set:
+        """Every root a (possibly summed) size is built from."""
+        d = self.find(d)
+        out = {d}
+        for p in self.sums.get(d, ()):
+            out |= self._parts(p)
+        return out
 
     def show(self, d: str) -> str:
         d = self.find(d)
@@ -52,7 +62,16 @@ def _shape(expr, env, dims, where):
             env[expr.name] = (dims.new(), dims.new())
         return env[expr.name]
     args = [_shape(a, env, dims, where) for a in expr.args]
+    if expr.prim == "matmul" and _data_dependent(expr.args[0], env):
+        raise CellError(f"{where}: the left side of '@' depends on data; '@' multiplies a weight matrix (left) "
+                        "by a vector (right), e.g. W @ x")
     return _RULES[expr.prim](args, dims, where)
+
+
+def _data_dependent(expr, env) -> bool:
+    """True when ``expr`` involves the input, a state or an equation (not only parameters)."""
+    from .ir import free_vars
+    return any(n in env.get("__data__", ()) for n in free_vars(expr))
 
 
 def _same(args, dims, where):
@@ -66,7 +85,7 @@ def _same(args, dims, where):
 
 
 def _matmul(args, dims, where):
-    a, b = args
+    a, b = args[:2]
     if a is None or b is None:
         raise CellError(f"{where}: '@' needs matrices on both sides; use '*' to scale by a number")
     dims.unify(a[1], b[0], where)
@@ -111,6 +130,8 @@ def infer_shapes(cell) -> dict:
         env[cell.target] = ("n_y", "1")
     for s in cell.states:
         env[s] = env[prev(s)] = ("n_h", "1")
+    env["__data__"] = {cell.input, *cell.states, *(prev(s) for s in cell.states),
+                       *(e.name for e in (*cell.eqns, *cell.readout))}
     for e in (*cell.eqns, *cell.readout):
         shape = _shape(e.expr, env, dims, f"equation {e.name!r}")
         if shape is None:
@@ -118,6 +139,7 @@ def infer_shapes(cell) -> dict:
         if e.name in env:
             _same([env[e.name], shape], dims, f"equation {e.name!r}")
         env[e.name] = shape
+    env.pop("__data__")
     readout_out = {dims.find(env[e.name][0]) for e in cell.readout}
     out = {}
     for name, (r, c) in env.items():
