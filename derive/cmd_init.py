@@ -23,7 +23,7 @@ SCHEME_HELP = ("small: 0.01*N(0,1); xavier: Glorot uniform, gain 1, per gate blo
 @click.option("--scheme", default="pytorch", show_default=True, metavar="small|xavier|orthogonal|pytorch",
               help=SCHEME_HELP)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of numpy.random.default_rng.")
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", "output", required=True, metavar="PATH",
               help="Output file: .npz, or .pt (needs PyTorch; .pt bytes are not reproducible).")
 def init_cmd(cell, n_h, n_x, layers, bidirectional, scheme, seed, output):
     import numpy as np

@@ -110,8 +110,8 @@ def grad_cmd(cell, cell_file, weights, input_, h0, c0, inits, dout, nonlinearity
     dt = np.dtype(dtype)
     X = load_npy(input_, "input")
     D = load_npy(dout, "dout") if dout else None
-    W = load_npz(weights)
     if cell_file:
+        W = load_npz(weights)
         if cell or h0 or c0:
             raise BpttError("with --cell-file give initial states as --init STATE=FILE.npy, and no CELL name")
         c = _cell(None, cell_file, None)
@@ -123,6 +123,10 @@ def grad_cmd(cell, cell_file, weights, input_, h0, c0, inits, dout, nonlinearity
             raise BpttError("--init is for --cell-file; use --h0/--c0 with rnn, lstm or gru")
         if c0 and cell != "lstm":
             raise BpttError("--c0 is only for lstm")
+        if cell not in ("rnn", "lstm", "gru"):
+            raise BpttError(f"unknown cell {cell!r} for bptt grad; use rnn, lstm, gru or --cell-file")
+        from .weights import load_weights
+        W = load_weights(weights, cell)[0]
         H0 = load_npy(h0, "h0") if h0 else None
         C0 = load_npy(c0, "c0") if c0 else None
         G = torch_grads(cell, W, X, H0, C0, D, nonlinearity, engine, dt)
