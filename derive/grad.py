@@ -2,8 +2,13 @@
 
 Layers run bottom-up; a bidirectional layer runs the reversed sequence with
 its own parameters and concatenates the two outputs, as ``nn.RNN`` does.
-The backward pass walks the same structure in reverse, layer by layer, with
-the adjoint recursion of :mod:`derive.sequence` inside each direction.
+The backward pass walks the same structure in reverse, layer by layer.
+
+Inside one layer and direction a *sequence runner* does the time loop on
+row-layout arrays (T, B, n), the layout of PyTorch's tensors: for the numpy
+engine the compiled whole-sequence engine :class:`derive.npfast.FastSequence`;
+for any step backend (the symbolic engine) :class:`StepSequence`, the adjoint
+recursion of :mod:`derive.sequence` over per-step ``forward``/``backward``.
 """
 from __future__ import annotations
 
@@ -17,14 +22,45 @@ STATES = {"rnn": ("h",), "lstm": ("h", "c"), "gru": ("h",)}
 
 
 def make_step(cell, engine: str):
-    """The step backend of ``engine`` (numpy or symbolic) for ``cell``."""
+    """The per-step backend of ``engine`` (numpy or symbolic) for ``cell``."""
     if engine == "numpy":
-        from .npstep import NumpyStep
-        return NumpyStep(cell)
+        from .npfast import FastStep
+        return FastStep(cell)
     if engine == "symbolic":
-        from .symstep import SymbolicStep
+        from .symengine import SymbolicStep
         return SymbolicStep(cell)
     raise BpttError(f"unknown engine {engine!r}; use symbolic or numpy")
+
+
+def make_sequence(cell, engine: str):
+    """The whole-sequence runner of ``engine``: compiled for numpy, step by step otherwise."""
+    if engine == "numpy":
+        from .npfast import FastSequence
+        return FastSequence(cell)
+    return StepSequence(make_step(cell, engine), cell)
+
+
+class StepSequence:
+    """Row-layout sequence runner over any per-step backend (the ``FastSequence`` interface)."""
+
+    def __init__(self, step, cell):
+        self.step, self.cell = step, cell
+
+    def forward_rows(self, X, init, params):
+        xs = np.ascontiguousarray(np.asarray(X).transpose(0, 2, 1))
+        states, caches = run_forward(self.step, xs, [np.asarray(s).T for s in init], params)
+        return states, caches, params
+
+    @staticmethod
+    def outputs(run, k):
+        return np.stack([st[k].T for st in run[0]])
+
+    def backward_rows(self, run, out_bars):
+        states, caches, params = run
+        bars = [[None if ob is None else ob[t].T for ob in out_bars] for t in range(len(caches))]
+        shapes = {k: np.shape(v) for k, v in params.items()}
+        p0, xb, grads = run_backward(self.step, caches, bars, params, shapes)
+        return [g.T for g in p0], np.stack([x.T for x in xb]), grads
 
 
 def builtin_cell(kind: str, nonlinearity: str = "tanh"):
@@ -71,8 +107,7 @@ def torch_grads(kind, sd, X, h0=None, c0=None, dout=None, nonlinearity="tanh",
     for k, v in sd.items():
         _finite(k, v)
     params = {(l, r): to_cell_params(kind, sd, l, bool(r), n_h, dtype) for l in range(layers) for r in range(dirs)}
-    step = make_step(cell, engine)
-    run = _Stack(step, cell, params, layers, dirs)
+    run = _Stack(make_sequence(cell, engine), cell, params, layers, dirs)
     out = run.forward(X, init)
     dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
     x_bar, init_bars, grads = run.backward(dout)
@@ -113,52 +148,42 @@ def _check_dout(d, shape, dtype):
 
 
 class _Stack:
-    """Layers x directions of one cell; arrays inside are (n, B) columns."""
+    """Layers x directions of one cell; arrays are (T, B, n) rows, as in PyTorch."""
 
-    def __init__(self, step, cell, params, layers, dirs):
-        self.step, self.cell, self.params = step, cell, params
+    def __init__(self, seq, cell, params, layers, dirs):
+        self.seq, self.cell, self.params = seq, cell, params
         self.layers, self.dirs = layers, dirs
         self.oi = cell.states.index(cell.output)
-        self.shapes = {k: v.shape for k, v in params[(0, 0)].items()}
 
     def forward(self, X, init):
-        seq = np.ascontiguousarray(X.transpose(0, 2, 1))  # (T, n, B)
-        self.caches = {}
+        seq, self.runs = X, {}
         for l in range(self.layers):
             outs = []
             for r in range(self.dirs):
-                k = l * self.dirs + r
-                s0 = [init[s][k].T for s in self.cell.states]
-                xs = seq[::-1] if r else seq
-                states, caches = run_forward(self.step, xs, s0, self.params[(l, r)])
-                self.caches[(l, r)] = caches
-                o = np.stack([st[self.oi] for st in states])
+                s0 = [init[s][l * self.dirs + r] for s in self.cell.states]
+                run = self.seq.forward_rows(seq[::-1] if r else seq, s0, self.params[(l, r)])
+                self.runs[(l, r)] = run
+                o = self.seq.outputs(run, self.oi)
                 outs.append(o[::-1] if r else o)
-            seq = np.concatenate(outs, axis=1)
-        self.n_h = outs[0].shape[1]
-        return seq.transpose(0, 2, 1)
+            seq = np.concatenate(outs, axis=2)
+        self.n_h = outs[0].shape[2]
+        return seq
 
     def backward(self, dout):
-        bar = np.ascontiguousarray(dout.transpose(0, 2, 1))
+        bar, n = dout, len(self.cell.states)
         grads, init_bars = {}, {s: [None] * (self.layers * self.dirs) for s in self.cell.states}
         for l in reversed(range(self.layers)):
             below = None
             for r in range(self.dirs):
-                part = bar[:, r * self.n_h:(r + 1) * self.n_h]
-                part = part[::-1] if r else part
-                ob = [[p if i == self.oi else None for i in range(len(self.cell.states))] for p in part]
-                p0, xb, grads[(l, r)] = run_backward(self.step, self.caches[(l, r)], ob,
-                                                     self.params[(l, r)], self.shapes_of(l, r))
-                xb = np.stack(xb)
+                part = bar[:, :, r * self.n_h:(r + 1) * self.n_h]
+                ob = [(part[::-1] if r else part) if i == self.oi else None for i in range(n)]
+                p0, xb, grads[(l, r)] = self.seq.backward_rows(self.runs[(l, r)], ob)
                 xb = xb[::-1] if r else xb
                 below = xb if below is None else below + xb
                 for s, g in zip(self.cell.states, p0):
-                    init_bars[s][l * self.dirs + r] = g.T
+                    init_bars[s][l * self.dirs + r] = g
             bar = below
-        return bar.transpose(0, 2, 1), {s: np.stack(v) for s, v in init_bars.items()}, grads
-
-    def shapes_of(self, l, r):
-        return {k: v.shape for k, v in self.params[(l, r)].items()}
+        return bar, {s: np.stack(v) for s, v in init_bars.items()}, grads
 
 
 def bind_sizes(cell, arrays: dict, known: dict) -> dict:
@@ -219,7 +244,7 @@ def cell_grads(cell, arrays, X, inits=None, dout=None, engine="numpy", dtype=np.
     unknown = sorted(set(inits or {}) - set(cell.states))
     if unknown:
         raise BpttError(f"--init names {unknown[0]!r}, which is not a state; states are {', '.join(cell.states)}")
-    run = _Stack(make_step(cell, engine), cell, {(0, 0): params}, 1, 1)
+    run = _Stack(make_sequence(cell, engine), cell, {(0, 0): params}, 1, 1)
     out = run.forward(X, s0_stack(cell, s0))
     dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
     x_bar, init_bars, grads = run.backward(dout)

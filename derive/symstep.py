@@ -111,6 +111,14 @@ class StepFormulas:
         return self.adj.total(name, MAT)
 
 
+def compile_step(cell) -> dict:
+    """Derive and lambdify one step: sources of ``fwd`` and ``bwd`` and the names they return."""
+    import inspect
+    step = SymbolicStep(cell)
+    return {"fwd": inspect.getsource(step.fwd), "bwd": inspect.getsource(step.bwd),
+            "grad_names": step.grad_names}
+
+
 class SymbolicStep:
     """Step backend evaluating lambdified symbolic formulas (same interface as NumpyStep)."""
 
