@@ -59,6 +59,6 @@ def derive_cell(cell, steps: int = 3, truncate: int | None = None, scalar_case: 
 class _Shown(Derivation):
     """A Derivation that displays itself as LaTeX in Jupyter."""
 
-    def _repr_latex_(self):
+    def _repr_markdown_(self):
         from .render import render
         return render(self, "markdown", "en")

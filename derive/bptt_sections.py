@@ -10,7 +10,7 @@ from sympy import MatrixSymbol
 
 from .autodiff import evaluate, jvp, step_vjp
 from .derivation import Frame, Section, Step, single_activation, state_jacobians
-from .notation import Chain, Partial, Terms, TimeProd, TimeSum, tsym
+from .notation import Chain, Partial, Terms, TimeProd, TimeSum, Transposed, tsym
 from .symops import MAT, SCAL
 
 
@@ -86,19 +86,26 @@ def _recurrent_weight(cell):
 
 
 def truncated(cell, fr: Frame, K: int) -> Section:
-    """Truncated BPTT: only the last K one-step Jacobians carry the adjoint."""
+    """Truncated BPTT: only the last K one-step Jacobians carry the gradient back.
+
+    Written in the gradient (column) form of the adjoint section; for cells with
+    several states the product is over the joint state Jacobians.
+    """
     sec = Section("truncated", info={"K": K})
-    s, theta = cell.output, _recurrent_weight(cell) or cell.params[0]
+    theta = _recurrent_weight(cell) or cell.params[0]
     js = Frame(cell, "j", "j-1", fr.base)
-    J = state_jacobians(cell, js)[(s, s)] if single_activation(cell) else Partial(js[s], js[s + "_prev"], True)
+    if single_activation(cell):
+        s = cell.output
+        J, now, at_k = state_jacobians(cell, js)[(s, s)], fr[s], tsym(s, "k", fr.base[s])
+    else:
+        tup = lambda f, suffix="": sp.Tuple(*(f(q) for q in cell.states))
+        J = Partial(tup(lambda q: js[q]), tup(lambda q: js[q + "_prev"]))
+        now, at_k = tup(lambda q: fr[q]), tup(lambda q: tsym(q, "k", fr.base[q]))
     L = tsym("L", "t", MatrixSymbol("L", 1, 1))
-    full = TimeSum(TimeSum(Chain(Partial(L, fr[s]), TimeProd(J, "j", "k+1", "t"),
-                                  Partial(tsym(s, "k", fr.base[s]), fr.base[theta])), "k", "1", "t"), "t", "1", "T")
-    trunc = TimeSum(TimeSum(Chain(Partial(L, fr[s]), TimeProd(J, "j", "k+1", "t"),
-                                   Partial(tsym(s, "k", fr.base[s]), fr.base[theta])), "k", f"t-{K - 1}", "t"),
-                    "t", "1", "T")
+    term = Chain(Transposed(Partial(at_k, fr.base[theta])), Transposed(TimeProd(J, "j", "k+1", "t")), Partial(L, now))
     dL = Partial(MatrixSymbol("L", 1, 1), fr.base[theta])
-    sec.steps += [Step(dL, full, ("bptt_sum",)), Step(dL, trunc, ("truncate",), "≈")]
+    sec.steps += [Step(dL, TimeSum(TimeSum(term, "k", "1", "t"), "t", "1", "T"), ("bptt_sum",)),
+                  Step(dL, TimeSum(TimeSum(term, "k", f"t-{K - 1}", "t"), "t", "1", "T"), ("truncate",), "≈")]
     return sec
 
 
@@ -189,7 +196,7 @@ def _scalar_forward(cell, env, sym, theta, sec):
     for e in cell.eqns:
         tang[e.name] = jvp(e.expr, env, tang, SCAL, root=sym[e.name])[1]
     sec.info["theta"] = theta
-    sec.steps.append(Step(Partial(sym[s], sym[theta], True), sp.expand(tang[s]) if False else tang[s], ("forward_mode",)))
+    sec.steps.append(Step(Partial(sym[s], sym[theta], True), tang[s], ("forward_mode",)))
 
 
 def _scalar_name(cell, n):

@@ -122,7 +122,7 @@ def _chain_terms(cell, e, wrt, fr, live):
     for u in unique(n for n in free_vars(e.expr) if n in inner and n in live):
         d_u = fr[u]
         terms.append(Partial(fr[e.name], d_u) if u == wrt else
-                     Chain(Partial(fr[e.name], d_u), Partial(d_u, fr[wrt])))
+                     Chain(Partial(fr[e.name], d_u), Partial(d_u, fr[wrt], True)))
     return terms
 
 
@@ -140,8 +140,9 @@ def state(cell, fr: Frame) -> Section:
             terms = _chain_terms(cell, e, wrt, fr, live)
             live.add(e.name)
             if len(terms) > 1 or not isinstance(terms[0], Partial):
-                sec.steps.append(Step(Partial(fr[e.name], fr[wrt]), Terms(*terms), ("chain",)))
-            sec.steps.append(Step(Partial(fr[e.name], fr[wrt]), tang[e.name], ("substitute",)))
+                sec.steps.append(Step(Partial(fr[e.name], fr[wrt], True), Terms(*terms), ("chain",)))
+            total = e.name != wrt[: -len("_prev")] or len(terms) > 1
+            sec.steps.append(Step(Partial(fr[e.name], fr[wrt], total), tang[e.name], ("substitute",)))
     sec.info["direct"] = direct_paths(cell, fr)
     sec.info["totals"] = totals
     if len(cell.states) > 1:
@@ -209,9 +210,11 @@ def product(cell, fr: Frame) -> Section:
             Step(Norm(DiagMatrix(MatrixSymbol(f"{name}'", *fr.base[s].shape))), g, ("gamma",), "≤"),
             Step(Norm(Partial(fr[s], k_sym)), Power(Chain(g, Norm(W)), "t-k"),
                  ("submultiplicative",), "≤"),
-            Step(Text(r"\sigma_{\max}(%s) < 1/\gamma = %s" % (w, sp.latex(1 / g)), f"σmax({w}) < {1 / g}"),
+            Step(Text(r"\sigma_{\max}(%s) < 1/\gamma = %s" % (sp.latex(sp.Symbol(w)), sp.latex(1 / g)),
+                      f"σmax({w}) < 1/γ = {1 / g}"),
                  Text(r"\text{vanishing}", "vanishing"), ("pascanu_vanish",), "⇒"),
-            Step(Text(r"\sigma_{\max}(%s) > 1/\gamma = %s" % (w, sp.latex(1 / g)), f"σmax({w}) > {1 / g}"),
+            Step(Text(r"\sigma_{\max}(%s) > 1/\gamma = %s" % (sp.latex(sp.Symbol(w)), sp.latex(1 / g)),
+                      f"σmax({w}) > 1/γ = {1 / g}"),
                  Text(r"\text{exploding possible}", "exploding possible"), ("pascanu_explode",), "⇐"),
         ]
     return sec

@@ -73,3 +73,10 @@ class Terms(sp.Basic):
 
     def __new__(cls, *terms):
         return super().__new__(cls, *terms)
+
+
+class Transposed(sp.Basic):
+    """(arg)ᵀ for display objects that are not matrix expressions (partials, products)."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)

@@ -363,6 +363,10 @@ class DerivLatexPrinter(Layout, LatexPrinter):
         form = r"%s %s/%s %s" if self._settings.get("inline") else r"\frac{%s %s}{%s %s}"
         return form % (d, self._print(expr.num), d, self._print(expr.den))
 
+    def _print_Transposed(self, expr):
+        inner = self._print(expr.args[0])
+        return r"%s^{\top}" % inner if isinstance(expr.args[0], sp.MatrixSymbol) else r"\left(%s\right)^{\top}" % inner
+
     def _print_BlockMatrix(self, expr):
         return self.matrix(expr.blocks.tolist())
 

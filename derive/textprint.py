@@ -70,6 +70,10 @@ class DerivTextPrinter(Layout, StrPrinter):
         d = "d" if expr.args[2] == sp.true else "∂"
         return f"{d}{self._print(expr.num)}/{d}{self._print(expr.den)}"
 
+    def _print_Transposed(self, expr):
+        inner = self._print(expr.args[0])
+        return f"{inner}ᵀ" if isinstance(expr.args[0], sp.MatrixSymbol) else f"({inner})ᵀ"
+
     def _print_BlockMatrix(self, expr):
         return self.matrix(expr.blocks.tolist())
 

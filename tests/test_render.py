@@ -64,7 +64,7 @@ def test_lstm_block_matrix_names_its_blocks():
 
 def test_long_formulas_break_into_rows():
     md = render(derived("lstm"), "markdown", "en")
-    block = md[md.index("\\frac{\\partial h_{t}}{\\partial h_{t-1}} &= \\operatorname{diag}(o_{t})"):]
+    block = md[md.index("\\frac{\\mathrm{d} h_{t}}{\\mathrm{d} h_{t-1}} &= \\operatorname{diag}(o_{t})"):]
     block = block[:block.index("\\end{aligned}")]
     assert block.count("\\\\\n&\\quad") >= 1 and "\\bigl(" in block and "\\bigr)" in block
     for name in CELLS:
