@@ -27,7 +27,7 @@ def cache_dir() -> str:
 
 def cell_key(cell) -> str:
     """Hash of everything the generated code depends on."""
-    text = repr((cell.input, cell.states, cell.output, cell.eqns, sorted(cell.shapes.items()),
+    text = repr(("v2", cell.input, cell.states, cell.output, cell.eqns, sorted(cell.shapes.items()),
                  __version__, version("sympy")))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -80,7 +80,7 @@ class SymbolicStep:
         self.fwd, self.bwd = _function(data["fwd"], key), _function(data["bwd"], key)
 
     def forward(self, x, prevs, params):
-        ps = [params[p] for p in self.cell.params]
+        ps = [params[p] for p in self.cell.params] + [x.shape[0], prevs[0].shape[0]]
         values = self.fwd(x, *prevs, *ps)
         env = dict(zip(self.cell.eqn_names, values))
         return [env[s] for s in self.cell.states], (x, list(prevs), ps, list(values))

@@ -125,7 +125,9 @@ class SymbolicStep:
     def __init__(self, cell):
         self.cell, f = cell, StepFormulas(cell)
         s = f.sym
-        self.inputs = [s[cell.input], *(s[p] for p in cell.prev_names), *(s[p] for p in cell.params)]
+        sizes = size_symbols()
+        self.inputs = [s[cell.input], *(s[p] for p in cell.prev_names), *(s[p] for p in cell.params),
+                       sizes["n_x"], sizes["n_h"]]
         self.fwd = _compile(self.inputs, f.forward, [b[0] for b in f.forward])
         names = [cell.input, *cell.prev_names, *cell.params]
         self.grad_names = [n for n in names if f.total(n) is not None]
@@ -135,7 +137,7 @@ class SymbolicStep:
                             [MatrixSymbol(f"_out{k}", *o.shape) for k, o in enumerate(outs)])
 
     def forward(self, x, prevs, params):
-        ps = [params[p] for p in self.cell.params]
+        ps = [params[p] for p in self.cell.params] + [x.shape[0], prevs[0].shape[0]]
         values = self.fwd(x, *prevs, *ps)
         env = dict(zip(self.cell.eqn_names, values))
         return [env[s] for s in self.cell.states], (x, list(prevs), ps, list(values))
