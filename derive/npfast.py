@@ -8,10 +8,14 @@ Pipeline (a small compiler; nothing here knows a particular cell):
    matmuls sharing a right operand into one matmul with concatenated weights.
 2. :mod:`derive.npfast_ad` turns it into a phased program and traces the adjoint
    program from the rule table (:data:`derive.rules.VJP`), one rule per primitive.
-3. :mod:`derive.npfast_gen` plans memory and emits Python/NumPy source:
-   hoisted values for all T*B columns at once, a forward loop and a backward
-   loop writing into preallocated buffers with ``out=``, and deferred
-   parameter/input adjoints as single matrix products over all steps.
+3. :mod:`derive.npfast_plan` plans memory: in-place writes over dying hoisted
+   values, per-time-slot liveness so one buffer holds ``W x + b``, then the
+   gates, then their adjoints, and recomputation of cheap values (``tanh(c)``)
+   in the backward loop instead of storing them.
+4. :mod:`derive.npfast_gen` emits Python/NumPy source: hoisted values for all
+   T*B columns at once, a forward and a backward loop writing into
+   preallocated buffers with ``out=``, and deferred parameter/input adjoints as
+   single matrix products over all steps.
 
 :class:`FastSequence` runs a whole sequence (the same results as
 :func:`derive.sequence.run_forward` / ``run_backward`` with

@@ -12,7 +12,6 @@ other elementwise operation.
 from __future__ import annotations
 
 from .npfast_ad import STACKED, STEP, VIEWS, Val
-from .npfast_plan import UFUNC
 
 TEMPLATES = {"tanh": "np.tanh({0}{o})", "exp": "np.exp({0}{o})", "log": "np.log({0}{o})",
              "neg": "np.negative({0}{o})", "add": "np.add({0}, {1}{o})", "sub": "np.subtract({0}, {1}{o})",
@@ -57,6 +56,11 @@ class Emitter:
             self.bind[phase].setdefault(f"u{a.id}", f"p{a.id}[t]")
             self.bind["pre_" + phase].setdefault(f"p{a.id}", f"v{a.id}.reshape(T, B, -1)")
             return f"u{a.id}"
+        if phase == "bwd" and a.id in self.plan.remat:   # recomputed at the top of the step
+            if f"w{a.id}" not in self.bind["bwd"]:
+                args = [self.ref(b, "bwd") for b in ins.args]
+                self.bind["bwd"][f"w{a.id}"] = self.call(ins, args, f"r{a.id}")
+            return f"w{a.id}"
         if phase == "bwd":                          # a forward value, read back from its slot
             self.bind["bwd"].setdefault(f"w{a.id}", self.step_view(a.id, "bwd"))
             return f"w{a.id}"
@@ -168,6 +172,8 @@ class Source:
     def _buffers(self, phase):
         lines = [f"{r.loc.arr} = np.{'zeros' if r.zeros else 'empty'}((T, B, {r.loc.width}), dt)"
                  for r in self.plan.roots if r.phase == phase]
+        if phase == "bwd":
+            lines += [f"r{i} = np.empty((B, {self.prog.ins[i].shape[0]}), dt)" for i in sorted(self.plan.remat)]
         for i, ins in enumerate(self.prog.ins):
             if ins.phase == phase and ins.op not in VIEWS + ("prev",) and \
                     i not in self.plan.loc and i not in self.plan.slot:

@@ -16,6 +16,8 @@ t is the contiguous block ``[t]`` of its (T, B, n) view.
   forward values they no longer need: one (T, B, 4 n_h) array serves the LSTM
   from ``W x + b`` to the gate adjoints that feed ``dW``, ``dU`` and ``dx``.
 * States live in (T+1, B, n) arrays (slot 0 is the initial state).
+* A forward value that is one elementwise op of values the backward loop has
+  anyway (``tanh(c_t)`` of the stored state) is recomputed there, not stored.
 * A piece of an ``assemble`` (the adjoint of a fused matmul) is written straight
   into its columns of the assembled buffer; other in-loop values get a (B, n)
   scratch buffer allocated once per call.
@@ -67,6 +69,8 @@ class Plan:
         self.state_of = {v.id: k for k, v in enumerate(states)}
         self.last, self.phases, self._views = {}, {}, {}
         self._uses()
+        self.remat = set()
+        self._rematerialize()
         self.inplace, self.region = {}, {}
         self._inplace()
         self.loc, self.slot, self.piece_of, self.roots, self.zero_fill = {}, {}, {}, [], {}
@@ -100,7 +104,25 @@ class Plan:
 
     def crosses(self, i):
         ins = self.prog.ins[i]
-        return ins.phase in STEP and bool(self.phases.get(i, set()) - {ins.phase})
+        return ins.phase in STEP and i not in self.remat and bool(self.phases.get(i, set()) - {ins.phase})
+
+    def _rematerialize(self):
+        """Forward values that are one elementwise op of values the backward loop has anyway
+        (states, stored values, parameters) are recomputed there instead of stored: ``tanh(c_t)``."""
+        for i, ins in enumerate(self.prog.ins):
+            if ins.phase == "fwd" and ins.op in UFUNC and i not in self.state_of and \
+                    self.phases.get(i, set()) == {"fwd", "bwd"} and all(self._free_in_bwd(a) for a in ins.args):
+                self.remat.add(i)
+                for a in ins.args:          # read first thing in each backward step
+                    if isinstance(a, Val):
+                        self._use(a, "bwd", (ORDER["bwd"], -1))
+
+    def _free_in_bwd(self, a):
+        if not isinstance(a, Val):
+            return True
+        ins = self.prog[a]
+        return (a.id in self.state_of or ins.op == "prev" or ins.phase == "const"
+                or (ins.phase == "fwd" and ins.op not in VIEWS and self.crosses(a.id)))
 
     # ---- hoisted / deferred: allocate or overwrite a dying argument --------
     def _inplace(self):

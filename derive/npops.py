@@ -91,8 +91,8 @@ class NumpyOps:
         return np.zeros((a.shape[0],) + d.shape[1:], dtype=d.dtype)
 
     @staticmethod
-    def const(value, dtype=np.float64):
-        return dtype(value) if isinstance(dtype, type) else np.asarray(value, dtype=dtype)
+    def const(value):
+        return float(value)  # a Python float never upcasts float32 arrays
 
 
 NP = NumpyOps()
