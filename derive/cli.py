@@ -68,8 +68,12 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("bptt: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as err:
+        cmd = err.ctx.command_path if err.ctx else "bptt"
+        click.echo(f"bptt: error: {err.format_message()}; see '{cmd} --help'", err=True)
+        sys.exit(2)
     except click.ClickException as err:
-        err.show()
+        click.echo(f"bptt: error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
@@ -80,3 +84,7 @@ def main(argv=None):
         click.echo(f"bptt: internal error: {type(err).__name__}: {err} "
                    "(rerun with BPTT_DEBUG=1 for the traceback and please report it)", err=True)
         sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -52,6 +52,8 @@ def derive_cmd(cell, cell_file, variant, steps, scalar, truncate, fmt, standalon
         raise BpttError(f"unknown language {lang!r}; use en or zh")
     if standalone and fmt != "latex":
         raise BpttError("--standalone needs --format latex")
+    if seed < 0:
+        raise BpttError(f"--seed must be a non-negative integer (got {seed})")
     c = _cell(cell, cell_file, variant)
     from .api import derive_cell
     d = derive_cell(c, steps=steps, truncate=truncate, scalar_case=scalar)
@@ -107,6 +109,10 @@ def grad_cmd(cell, cell_file, weights, input_, h0, c0, inits, dout, nonlinearity
         raise BpttError(f"unknown dtype {dtype!r}; use float64 or float32")
     if nonlinearity not in ("tanh", "relu"):
         raise BpttError(f"unknown nonlinearity {nonlinearity!r}; use tanh or relu")
+    if nonlinearity != "tanh" and cell != "rnn":
+        raise BpttError("--nonlinearity applies to rnn only; drop it for lstm, gru and cell files")
+    if not out.endswith(".npz"):
+        raise BpttError(f"--out {out!r} must end in .npz (the gradients are a set of named arrays)")
     dt = np.dtype(dtype)
     X = load_npy(input_, "input")
     D = load_npy(dout, "dout") if dout else None
@@ -130,4 +136,7 @@ def grad_cmd(cell, cell_file, weights, input_, h0, c0, inits, dout, nonlinearity
         H0 = load_npy(h0, "h0") if h0 else None
         C0 = load_npy(c0, "c0") if c0 else None
         G = torch_grads(cell, W, X, H0, C0, D, nonlinearity, engine, dt)
+    for k, v in G.items():
+        if not np.all(np.isfinite(v)):
+            raise BpttError(f"the result {k!r} overflowed to inf/NaN in {dtype}; use --dtype float64 or smaller values")
     save_npz(out, {k: np.asarray(v, dtype=dt) for k, v in G.items()})

@@ -75,6 +75,11 @@ def builtin_cell(kind: str, nonlinearity: str = "tanh"):
     raise BpttError(f"unknown cell {kind!r} for bptt grad; use rnn, lstm, gru or --cell-file")
 
 
+def _fits(name, a, dtype):
+    if not np.all(np.isfinite(a)):
+        raise BpttError(f"{name} has values too large for {np.dtype(dtype).name}; use --dtype float64")
+
+
 def _finite(name, a):
     if not np.all(np.isfinite(a)):
         raise BpttError(f"{name} contains NaN or inf; replace those entries with finite numbers")
@@ -106,7 +111,11 @@ def torch_grads(kind, sd, X, h0=None, c0=None, dout=None, nonlinearity="tanh",
     init = {s: _init(v, layers * dirs, B, n_h, s + "0", dtype) for s, v in zip(STATES[kind], (h0, c0))}
     for k, v in sd.items():
         _finite(k, v)
-    params = {(l, r): to_cell_params(kind, sd, l, bool(r), n_h, dtype) for l in range(layers) for r in range(dirs)}
+    with np.errstate(over="ignore"):
+        params = {(l, r): to_cell_params(kind, sd, l, bool(r), n_h, dtype) for l in range(layers) for r in range(dirs)}
+    for p in params.values():
+        for k, v in p.items():
+            _fits(k, v, dtype)
     run = _Stack(make_sequence(cell, engine), cell, params, layers, dirs)
     out = run.forward(X, init)
     dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
@@ -248,7 +257,8 @@ def cell_grads(cell, arrays, X, inits=None, dout=None, engine="numpy", dtype=np.
     out = run.forward(X, s0_stack(cell, s0))
     dout = np.ones_like(out) if dout is None else _check_dout(dout, out.shape, dtype)
     x_bar, init_bars, grads = run.backward(dout)
-    result = {"output": out, "input": x_bar, **grads[(0, 0)]}
+    result = {"output": out, "input": x_bar,
+              **{k: g.reshape(np.shape(arrays[k])) for k, g in grads[(0, 0)].items()}}
     result.update({s + "0": init_bars[s][0] for s in cell.states})
     return result
 

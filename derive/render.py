@@ -40,6 +40,9 @@ def render(derivation, fmt: str = "markdown", lang: str = "en", standalone: bool
         raise BpttError(f"unknown language {lang!r}; use en or zh")
     doc = _Doc(derivation, lang)
     out = {"text": _text_doc, "latex": _latex_doc, "markdown": _markdown_doc, "json": _json_doc}[fmt](doc)
+    from .checktable import table
+    extra = table(derivation.options.get("check"), fmt, lang)
+    out = out + "\n" + extra if extra else out
     if standalone and fmt == "latex":
         out = _standalone(doc, out)
     return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import os
+import zipfile
 
 import numpy as np
 
@@ -166,7 +167,7 @@ def _read_npz(path) -> dict:
         raise
     except FileNotFoundError:
         raise BpttError(f"weights file {os.fspath(path)!r} does not exist; create one with 'bptt init'") from None
-    except (OSError, ValueError, EOFError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise BpttError(f"cannot read {os.fspath(path)!r} as .npz ({reason}); "
                         "write it with np.savez(path, **state_dict) (no pickled objects)") from None
