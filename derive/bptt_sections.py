@@ -13,6 +13,8 @@ from .derivation import Frame, Section, Step, single_activation, state_jacobians
 from .notation import Chain, Partial, Terms, TimeProd, TimeSum, Transposed, tsym
 from .symops import MAT, SCAL
 
+INLINE_MAX_T = 4  # beyond this, substituted adjoints grow quadratically; name them δ_k instead
+
 
 def delta(fr: Frame, s: str, index=None):
     """δ^s at a time index: the adjoint of state s arriving at that step."""
@@ -115,7 +117,7 @@ def unrolled(cell, T: int) -> Section:
     frames = [Frame(cell, str(t), str(t - 1)) for t in range(1, T + 1)]
     last = frames[-1]
     seeds = _loss_seeds(cell, last, sec)
-    grads, inline = {}, bool(single_activation(cell))
+    grads, inline = {}, bool(single_activation(cell)) and T <= INLINE_MAX_T
     for fr in reversed(frames):
         if not inline and fr is not last:
             seeds = {s: delta(fr, s) for s in seeds}

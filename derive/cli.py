@@ -19,6 +19,7 @@ COMMANDS = {
     "grad": ("derive.commands:grad_cmd", "Gradients of a PyTorch-layout RNN/LSTM/GRU or a cell file."),
     "init": ("derive.cmd_init:init_cmd", "Write random RNN/LSTM/GRU weights in PyTorch state_dict layout."),
     "flow": ("derive.cmd_flow:flow_cmd", "Gradient-flow experiments: norm decay, clipping, activation slopes."),
+    "check": ("derive.cmd_check:check_cmd", "Gradient check: symbolic vs numpy vs central differences vs torch."),
 }
 
 
