@@ -278,6 +278,21 @@ def tex_escape(s: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+_NOTE_MATH = re.compile(r"[A-Za-z]+~?_(?:\{[^{}]*\}|[A-Za-z0-9]+)")
+
+
+def note_tex(note: str) -> str:
+    """Escape a plain-text note, typesetting subscripted names such as h_{t-1} as math."""
+    out, pos = [], 0
+    for m in _NOTE_MATH.finditer(note):
+        out.append(tex_escape(note[pos:m.start()]))
+        base, sub = m.group().split("_", 1)
+        base = r"\tilde{%s}" % base[:-1] if base.endswith("~") else base
+        out.append("$%s_{%s}$" % (base, sub.strip("{}")))
+        pos = m.end()
+    return "".join(out) + tex_escape(note[pos:])
+
+
 def _tex_why(doc, st):
     why = doc.why(st, "latex")
     return f"{{\\small\\leftskip=2em\\noindent$\\triangleright$\\ {why}\\par}}" if why else ""
@@ -287,7 +302,7 @@ def _latex_doc(doc):
     lang = doc.lang
     out = [f"\\section*{{{phrases.label('conventions', lang)}}}", "\\begin{itemize}"]
     out += [f"\\item {c}" for c in doc.conventions("latex")]
-    out += [f"\\item {tex_escape(phrases.cell_note(doc.cell, lang))}", "\\end{itemize}", ""]
+    out += [f"\\item {note_tex(phrases.cell_note(doc.cell, lang))}", "\\end{itemize}", ""]
     for _, sec, title in doc.sections():
         out += [f"\\section{{{title}}}", doc.intro(sec, "latex"), ""]
         for group in _groups(doc, sec):
