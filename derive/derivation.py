@@ -176,6 +176,11 @@ def single_activation(cell):
     return (e.expr.prim, mats[0].args[0].name) if len(mats) == 1 else None
 
 
+def _has_param(expr, cell) -> bool:
+    """True when a formula involves a parameter (a weight), not only gates and states."""
+    return any(m.name in cell.params for m in expr.free_symbols if hasattr(m, "name"))
+
+
 def _walk(expr):
     yield expr
     for a in getattr(expr, "args", ()):
@@ -196,7 +201,7 @@ def product(cell, fr: Frame) -> Section:
                                   k_sym if len(cell.states) == 1 else sp.Tuple(*(tsym(q, "k", fr.base[q]) for q in cell.states))),
                           TimeProd(one, "j", "k+1", "t"), ("chain", "product")))
     for q, d in direct_paths(cell, js).items():
-        if len(cell.states) > 1 and d is not None:
+        if len(cell.states) > 1 and d is not None and not _has_param(d, cell):
             sec.steps.append(Step(Partial(fr[q], tsym(q, "k", fr.base[q])), TimeProd(d, "j", "k+1", "t"),
                                   ("direct_path",)))
             sec.info.setdefault("direct", {})[q] = d

@@ -22,6 +22,7 @@ from .notation import Chain, Norm, Partial, Terms, Text
 
 ACCENTS = ("bar", "tilde", "dot", "hat")
 _NAME = re.compile(r"^(.*?)(?:\[([^\]]*)\])?$")
+_LAYER = re.compile(r"__(\d+)")
 _SCALAR_D = re.compile(r"^d(\w+?)_prev/d(\w+)$")      # 1-D case: "dh_prev/dW" is ∂h_{t-1}/∂W
 
 
@@ -34,12 +35,16 @@ class Name:
     index: str = ""
     accents: tuple = ()
     delta_of: "Name | None" = None
+    layer: str = ""
 
 
 def parse_name(name: str) -> Name:
     """``"h_tilde[t]"`` -> Name("h", index="t", accents=("tilde",)); ``"delta_c[t+1]"`` -> δ of c."""
     base, index = _NAME.match(name).groups()
     index = index or ""
+    layer = _LAYER.search(base)
+    if layer:  # "h__2" is h of layer 2 (stacked cells)
+        return replace(parse_name(_LAYER.sub("", base, 1) + (f"[{index}]" if index else "")), layer=layer[1])
     if base.startswith("delta_") and len(base) > 6:
         return Name("delta", index=index, delta_of=parse_name(base[6:]))
     accents = []
@@ -348,11 +353,14 @@ class DerivLatexPrinter(Layout, LatexPrinter):
 
     def _name_of(self, n: Name) -> str:
         if n.delta_of:
-            return r"\delta^{%s}" % self._name_of(replace(n.delta_of, index="")) + self._subscript(n.index)
+            return (r"\delta^{%s}" % self._name_of(replace(n.delta_of, index="")) + self._subscript(n.index)
+                    if not n.layer else r"\delta^{%s}" % self._name_of(replace(n.delta_of, index="", layer=n.layer))
+                    + self._subscript(n.index))
         head = _head_tex(n.head)
         for a in n.accents:
             head = r"\%s{%s}" % (a, head)
-        return head + self._subscript(",".join(x for x in (n.sub, n.index) if x))
+        out = head + ("^{(%s)}" % n.layer if n.layer else "") + self._subscript(",".join(x for x in (n.sub, n.index) if x))
+        return "{%s}" % out if n.layer else out  # braced: a following ^ or ' stays valid
 
     @staticmethod
     def _subscript(s):
