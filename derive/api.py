@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from .bptt_sections import adjoint, forward_mode, scalar, truncated, unrolled
+from .bptt_sections import adjoint, bidirectional, forward_mode, scalar, truncated, unrolled
 from .cells import get_cell
 from .derivation import Derivation, Frame, equations, local, product, state
 from .errors import BpttError
@@ -22,7 +22,8 @@ def load(name: str | None = None, variant: str | None = None, cell_file: str | N
     return get_cell(name, variant)
 
 
-def derive_cell(cell, steps: int = 3, truncate: int | None = None, scalar_case: bool = False) -> Derivation:
+def derive_cell(cell, steps: int = 3, truncate: int | None = None, scalar_case: bool = False,
+                bidirectional_case: bool = False) -> Derivation:
     """Derive Jacobians, their products, BPTT and parameter gradients of ``cell``.
 
     Parameters
@@ -34,6 +35,8 @@ def derive_cell(cell, steps: int = 3, truncate: int | None = None, scalar_case: 
         Window K of truncated BPTT (>= 1).
     scalar_case : bool
         Add the 1-D case (every size 1).
+    bidirectional_case : bool
+        Add the backward direction of a bidirectional layer and how the two combine.
 
     Returns
     -------
@@ -52,7 +55,9 @@ def derive_cell(cell, steps: int = 3, truncate: int | None = None, scalar_case: 
     sections.append(unrolled(cell, steps))
     if scalar_case:
         sections.append(scalar(cell))
-    opts = {"steps": steps, "truncate": truncate, "scalar": scalar_case}
+    if bidirectional_case:
+        sections.append(bidirectional(cell))
+    opts = {"steps": steps, "truncate": truncate, "scalar": scalar_case, "bidirectional": bidirectional_case}
     return _Shown(cell, [s for s in sections if s.steps], opts)
 
 

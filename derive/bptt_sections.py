@@ -214,3 +214,26 @@ def _apps(expr):
         yield expr
         for a in expr.args:
             yield from _apps(a)
+
+
+def bidirectional(cell) -> Section:
+    """The backward direction of a bidirectional layer and how the two directions combine."""
+    from .compose import reverse_direction
+    sec = Section("bidirectional")
+    bw = reverse_direction(cell)
+    fw_fr, fr = Frame(cell), Frame(bw, "t", "t+1")
+    top = tsym("out", "t", MatrixSymbol("out", 1, 1))
+    sec.steps.append(Step(top, sp.BlockMatrix([[fw_fr[cell.output]], [fr[bw.output]]]), ("concat",)))
+    for e in bw.eqns:
+        sec.steps.append(Step(fr[e.name], evaluate(e.expr, fr.env, MAT), ("reverse_time",)))
+    adj = step_vjp(bw, fr.env, {s: delta(fr, s) for s in bw.states}, MAT)
+    for p in bw.prev_names:
+        total = adj.total(p, MAT)
+        if total is not None:
+            s = p[: -len("_prev")]
+            sec.steps.append(Step(delta(fr, s, "t+1"), Terms(*_loss_term(bw, s, "t+1", fr), total), ("adjoint_forward",)))
+    fw = step_vjp(cell, fw_fr.env, {s: delta(fw_fr, s) for s in cell.states}, MAT).total(cell.input, MAT)
+    back = adj.total(bw.input, MAT)
+    parts = [g for g in (fw, back) if g is not None]
+    sec.steps.append(Step(Partial(MatrixSymbol("L", 1, 1), fr[bw.input]), Terms(*parts), ("input_sum",)))
+    return sec

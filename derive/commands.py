@@ -34,6 +34,7 @@ def _write(text: str, output: str | None):
 @click.option("--steps", "-T", default=3, show_default=True, type=int, help="T of the fully unrolled example.")
 @click.option("--layers", default=1, show_default=True, type=int, help="Stack this many layers of the cell.")
 @click.option("--scalar", is_flag=True, help="Add the 1-D case (n_x = n_h = 1).")
+@click.option("--bidirectional", is_flag=True, help="Add the backward direction of a bidirectional layer.")
 @click.option("--truncate", "-k", type=int, help="Add truncated BPTT with a window of K steps.")
 @click.option("--format", "fmt", default="text", show_default=True, help="text, latex, markdown or json.")
 @click.option("--standalone", is_flag=True, help="With latex: a complete document (compiles with xelatex).")
@@ -41,7 +42,7 @@ def _write(text: str, output: str | None):
 @click.option("--check", is_flag=True, help="Append relative errors against float64 central differences.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the --check point.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
-def derive_cmd(cell, cell_file, variant, steps, layers, scalar, truncate, fmt, standalone, lang, check, seed, output):
+def derive_cmd(cell, cell_file, variant, steps, layers, scalar, bidirectional, truncate, fmt, standalone, lang, check, seed, output):
     """Derive a cell's Jacobians, their products and BPTT gradients, step by step.
 
     CELL is rnn, lstm, lstm-peephole or gru (see --variant), or use --cell-file.
@@ -59,7 +60,7 @@ def derive_cmd(cell, cell_file, variant, steps, layers, scalar, truncate, fmt, s
     from .compose import stack
     c = stack(c, layers)
     from .api import derive_cell
-    d = derive_cell(c, steps=steps, truncate=truncate, scalar_case=scalar)
+    d = derive_cell(c, steps=steps, truncate=truncate, scalar_case=scalar, bidirectional_case=bidirectional)
     from .render import render
     rows = None
     if check:

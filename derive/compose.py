@@ -53,3 +53,11 @@ def stack(cell: Cell, layers: int) -> Cell:
                 notes=cell.notes + f" Stacked: layer l+1 reads h^(l)_t as its input; layer {layers}'s state is the output.",
                 notes_zh=cell.notes_zh + f"堆叠：第 l+1 层以 h^(l)_t 为输入，第 {layers} 层的状态为输出。",
                 readout=readout, target=cell.target)
+
+
+def reverse_direction(cell: Cell) -> Cell:
+    """The backward direction of a bidirectional layer: every name but the input marked ``__bw``."""
+    f = lambda n: n if n == cell.input else (f"{n[:-len('_prev')]}__bw_prev" if n in cell.prev_names else f"{n}__bw")
+    return Cell(f"{cell.name}-backward", cell.input, tuple(f(s) for s in cell.states), f(cell.output),
+                tuple(Eqn(f(e.name), _rename(e.expr, f)) for e in cell.eqns), title=cell.title,
+                convention=cell.convention)

@@ -26,6 +26,7 @@ TITLES = {
     "truncated": ("Truncated BPTT", "截断的 BPTT"),
     "unrolled": ("Unrolled example", "展开的具体例子"),
     "scalar": ("The one-dimensional case", "一维情形"),
+    "bidirectional": ("Bidirectional: the backward direction", "双向网络：反向的那一个方向"),
 }
 
 LABELS = {
@@ -92,6 +93,12 @@ WHY = {
     "truncate": ("keep only the last $K$ steps of the inner sum", "内层求和只保留最近的 $K$ 步"),
     "unrolled": ("one term per time step, with the adjoints substituted", "每个时间步一项，伴随量已代入"),
     "readout": ("gradient through the output layer", "经过输出层求梯度"),
+    "reverse_time": ("the same cell with its own weights, reading the sequence from the end",
+                     "同一种单元、另一组权重，从序列末尾往前读"),
+    "adjoint_forward": ("this direction's gradient flows forward in time, to step t+1",
+                        "这个方向的梯度沿时间向前传，交给第 t+1 步"),
+    "input_sum": ("both directions read $x_t$, so their input gradients add", "两个方向都读取 $x_t$，输入梯度相加"),
+    "concat": ("the output stacks both directions", "输出把两个方向的状态拼接起来"),
 }
 
 # Shorter forms, used when several tags justify one step.
@@ -307,6 +314,18 @@ def _intro_forward_mode(sec, cell, zh):
             "(starting from 0). It obeys a recursion forward in time and needs no stored history, but a full "
             "gradient needs one such recursion per weight entry, which is why this real-time recurrent "
             "learning (RTRL) is rarely used for large networks."), m
+
+
+def _intro_bidirectional(sec, cell, zh):
+    if zh:
+        return ("双向 RNN 再加一个方向：同一种单元，参数完全独立（上标为左箭头），从 $t = T$ 往回读序列，"
+                "所以它的“上一时刻”是 $t+1$。两个方向互不影响，只在输出处拼接、在输入处共享。因此反向方向的梯度"
+                "沿时间向前传递，而 $x_t$ 的梯度是两个方向之和。"), {}
+    return ("A bidirectional RNN adds a second direction: the same cell with its own, independent weights "
+            "(marked with a left arrow), reading the sequence from $t = T$ back to 1, so its previous step is $t+1$. "
+            "The two directions never interact inside the recurrence; they meet only at the output, which "
+            "concatenates them, and at the input, which both read. Hence the backward direction's gradient "
+            "travels forward in time, and the gradient of $x_t$ is the sum of both directions' parts."), {}
 
 
 def _intro_truncated(sec, cell, zh):

@@ -22,7 +22,8 @@ from .notation import Chain, Norm, Partial, Terms, Text
 
 ACCENTS = ("bar", "tilde", "dot", "hat")
 _NAME = re.compile(r"^(.*?)(?:\[([^\]]*)\])?$")
-_LAYER = re.compile(r"__(\d+)")
+_LAYER = re.compile(r"__(\d+|bw)")
+DIRECTION = {"bw": r"\leftarrow"}
 _SCALAR_D = re.compile(r"^d(\w+?)_prev/d(\w+)$")      # 1-D case: "dh_prev/dW" is ∂h_{t-1}/∂W
 
 
@@ -359,7 +360,7 @@ class DerivLatexPrinter(Layout, LatexPrinter):
         head = _head_tex(n.head)
         for a in n.accents:
             head = r"\%s{%s}" % (a, head)
-        out = head + ("^{(%s)}" % n.layer if n.layer else "") + self._subscript(",".join(x for x in (n.sub, n.index) if x))
+        out = head + ("^{(%s)}" % DIRECTION.get(n.layer, n.layer) if n.layer else "") + self._subscript(",".join(x for x in (n.sub, n.index) if x))
         return "{%s}" % out if n.layer else out  # braced: a following ^ or ' stays valid
 
     @staticmethod

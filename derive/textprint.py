@@ -58,7 +58,7 @@ class DerivTextPrinter(Layout, StrPrinter):
         if n.delta_of:
             return "δ^" + self._name_of(replace(n.delta_of, index="", layer=n.layer)) + self._subscript(n.index)
         head = unicodedata.normalize("NFC", GREEK.get(n.head, n.head) + "".join(COMBINING[a] for a in n.accents))
-        head += f"^({n.layer})" if n.layer else ""
+        head += f"^({ {'bw': '←'}.get(n.layer, n.layer)})" if n.layer else ""
         if n.sub and not n.index:
             return f"{head}_{n.sub}"
         return head + self._subscript(",".join(x for x in (n.sub, n.index) if x))

@@ -50,3 +50,21 @@ def test_stacked_cell_matches_torch_two_layers(kind, engine):
     name = "U_f__2" if kind == "lstm" else "U_z__2"
     rows = slice(4, 8)  # forget gate (lstm) / update gate (gru): the second block
     np.testing.assert_allclose(got[name], hh[rows], rtol=1e-9, atol=1e-12)
+
+
+def _text(name, **kw):
+    from derive.api import derive_cell, load
+    from derive.render import render
+    return render(derive_cell(stack(load(name), kw.pop("layers", 1)), **kw), "text", "en")
+
+
+def test_bidirectional_section_golden_lines():
+    out = _text("rnn", bidirectional_case=True)
+    assert "h^(←)_t = tanh(U^(←) x_t + W^(←) h^(←)_{t+1} + b^(←))" in out
+    assert "δ^h^(←)_{t+1} = ∂L_{t+1}/∂h^(←)_{t+1} + W^(←)ᵀ (δ^h^(←)_t ⊙ (1 − h^(←)_t ⊙ h^(←)_t))" in out
+    assert "∂L/∂x_t = Uᵀ (δ^h_t ⊙ (1 − h_t ⊙ h_t)) + U^(←)ᵀ (δ^h^(←)_t ⊙ (1 − h^(←)_t ⊙ h^(←)_t))" in out
+
+
+def test_stacked_rnn_golden_line():
+    out = _text("rnn", layers=2)
+    assert "dh^(2)_t/dh^(1)_{t-1} = diag(1 − h^(2)_t ⊙ h^(2)_t) U^(2) diag(1 − h^(1)_t ⊙ h^(1)_t) W^(1)" in out
