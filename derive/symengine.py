@@ -71,13 +71,10 @@ def _function(source: str, key: str):
     return next(v for k, v in namespace.items() if k.startswith("_lambdifygenerated"))
 
 
-class SymbolicStep:
-    """Step backend running the lambdified symbolic formulas (interface of NumpyStep)."""
+class StepRunner:
+    """Runs generated ``fwd``/``bwd`` step functions with the interface of NumpyStep."""
 
-    def __init__(self, cell):
-        data, key = generated(cell), cell_key(cell)
-        self.cell, self.grad_names = cell, data["grad_names"]
-        self.fwd, self.bwd = _function(data["fwd"], key), _function(data["bwd"], key)
+    cell, fwd, bwd, grad_names = None, None, None, ()
 
     def forward(self, x, prevs, params):
         ps = [params[p] for p in self.cell.params] + [x.shape[0], prevs[0].shape[0]]
@@ -93,6 +90,15 @@ class SymbolicStep:
         prev_bars = [_like(got.get(p), pv) for p, pv in zip(self.cell.prev_names, prevs)]
         params = {k: np.asarray(got[k]) for k in self.cell.params if k in got}
         return prev_bars, _like(got.get(self.cell.input), x), params
+
+
+class SymbolicStep(StepRunner):
+    """Step backend running the lambdified symbolic formulas, from the code cache when possible."""
+
+    def __init__(self, cell):
+        data, key = generated(cell), cell_key(cell)
+        self.cell, self.grad_names = cell, data["grad_names"]
+        self.fwd, self.bwd = _function(data["fwd"], key), _function(data["bwd"], key)
 
 
 def _like(g, like):

@@ -14,6 +14,7 @@ from sympy import MatrixSymbol
 from sympy.printing.numpy import NumPyPrinter
 
 from .autodiff import evaluate, step_vjp
+from .symengine import StepRunner
 from .symops import MAT
 
 _NP_FUNCS = {"tanh": "numpy.tanh({})", "exp": "numpy.exp({})", "log": "numpy.log({})",
@@ -119,8 +120,8 @@ def compile_step(cell) -> dict:
             "grad_names": step.grad_names}
 
 
-class SymbolicStep:
-    """Step backend evaluating lambdified symbolic formulas (same interface as NumpyStep)."""
+class SymbolicStep(StepRunner):
+    """Derive and lambdify one step now (no cache); runs like :class:`derive.symengine.SymbolicStep`."""
 
     def __init__(self, cell):
         self.cell, f = cell, StepFormulas(cell)
@@ -135,33 +136,3 @@ class SymbolicStep:
         outs = [f.total(n) for n in self.grad_names]
         self.bwd = _compile(back_in, f.bars + [(MatrixSymbol(f"_out{k}", *o.shape), o) for k, o in enumerate(outs)],
                             [MatrixSymbol(f"_out{k}", *o.shape) for k, o in enumerate(outs)])
-
-    def forward(self, x, prevs, params):
-        ps = [params[p] for p in self.cell.params] + [x.shape[0], prevs[0].shape[0]]
-        values = self.fwd(x, *prevs, *ps)
-        env = dict(zip(self.cell.eqn_names, values))
-        return [env[s] for s in self.cell.states], (x, list(prevs), ps, list(values))
-
-    def backward(self, cache, state_bars):
-        x, prevs, ps, values = cache
-        bars = [_zero_if_none(g, v) for g, v in zip(state_bars, self._state_values(values))]
-        got = dict(zip(self.grad_names, self.bwd(x, *prevs, *ps, *values, *bars)))
-        prev_bars = [_bcast(got.get(p), pv) for p, pv in zip(self.cell.prev_names, prevs)]
-        params = {k: _bcast(got[k], None) for k in self.cell.params if k in got}
-        return prev_bars, _bcast(got.get(self.cell.input), x), params
-
-    def _state_values(self, values):
-        env = dict(zip(self.cell.eqn_names, values))
-        return [env[s] for s in self.cell.states]
-
-
-def _zero_if_none(g, like):
-    return np.zeros_like(like) if g is None else g
-
-
-def _bcast(g, like):
-    if like is None:
-        return np.asarray(g)
-    if g is None:
-        return np.zeros_like(like)
-    return np.broadcast_to(g, like.shape) if np.shape(g) != like.shape else g
