@@ -46,7 +46,7 @@ class NumpyMatrixPrinter(NumPyPrinter):
         return "1.0"
 
     def _print_ZeroMatrix(self, expr):
-        return "0.0"
+        return "numpy.zeros((%s, %s))" % (self._print(expr.shape[0]), self._print(expr.shape[1]))
 
     def _print_DiagMatrix(self, expr):
         return f"numpy.diagflat({self._print(expr.args[0])})"
