@@ -1,30 +1,23 @@
-"""``--check``: every derived Jacobian and gradient against float64 central differences."""
+"""``--check``: every derived Jacobian and gradient against float64 central differences.
+
+The random point, the engine gradients and the central differences are those of
+``bptt check`` (:mod:`derive.gradcheck`); this module adds the state Jacobians
+of the derivation itself, evaluated from their SymPy formulas.
+"""
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
 from .derivation import Frame, state_jacobians
+from .gradcheck import EPS, central_full, compare, engine_grads, random_point
 from .npstep import NumpyStep
-from .sequence import run_backward, run_forward
-from .shapes import concrete
-from .symstep import NumpyMatrixPrinter, SymbolicStep, size_symbols
-
-EPS = 1e-6
+from .symstep import NumpyMatrixPrinter, size_symbols
 
 
 def rel_err(a, b) -> float:
     """‖a − b‖ / max(‖a‖, ‖b‖) (0 when both vanish)."""
-    scale = max(np.linalg.norm(a), np.linalg.norm(b))
-    return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
-
-
-def random_point(cell, rng, sizes, scale=0.5):
-    """Random parameters, input and previous states (B = 1)."""
-    params = {k: rng.normal(0, scale, concrete(cell.shapes[k], sizes)) for k in cell.params}
-    x = rng.normal(0, 1, (sizes["n_x"], 1))
-    prevs = [rng.normal(0, scale, (sizes["n_h"], 1)) for _ in cell.states]
-    return params, x, prevs
+    return compare(a, b)["rel_err"]
 
 
 def _fd_jacobian(step, x, prevs, params, out_i, in_i):
@@ -38,16 +31,17 @@ def _fd_jacobian(step, x, prevs, params, out_i, in_i):
     return np.hstack(cols)
 
 
-def jacobian_rows(cell, rng, sizes):
-    """Relative error of each derived state Jacobian ∂s_t/∂s'_{t-1}."""
+def jacobian_rows(cell, point):
+    """Relative error of each derived state Jacobian ∂s_t/∂s'_{t-1} at the point's first step."""
     fr = Frame(cell)
-    params, x, prevs = random_point(cell, rng, sizes)
+    x, prevs = point.X[0].T, [point.init[s].T for s in cell.states]  # (n, 1) columns, B = 1
     step = NumpyStep(cell)
-    _, env = step.forward(x, prevs, params)
-    subs = {size_symbols()[k]: sp.Integer(v) for k, v in sizes.items() if k in size_symbols()}
+    _, env = step.forward(x, prevs, point.params)
+    sizes = {"n_x": x.shape[0], "n_h": prevs[0].shape[0]}
+    subs = {size_symbols()[k]: sp.Integer(v) for k, v in sizes.items()}
     rows = []
     for (s, q), J in state_jacobians(cell, fr).items():
-        fd = _fd_jacobian(step, x, prevs, params, cell.states.index(s), cell.states.index(q))
+        fd = _fd_jacobian(step, x, prevs, point.params, cell.states.index(s), cell.states.index(q))
         got = np.zeros_like(fd) if J is None else _evaluate(J, fr, env, subs)
         rows.append({"quantity": f"d{s}_t/d{q}_(t-1)", "kind": "jacobian", "rel_err": rel_err(got, fd)})
     return rows
@@ -63,34 +57,13 @@ def _evaluate(expr, fr, env, subs):
     return np.asarray(f(*(env[by_name[m.name]] for m in syms)), dtype=float)
 
 
-def gradient_rows(cell, rng, sizes, T=3):
-    """Relative error of each parameter gradient (symbolic engine, T steps) against central differences."""
-    params, _, _ = random_point(cell, rng, sizes)
-    xs = rng.normal(0, 1, (T, sizes["n_x"], 1))
-    init = [rng.normal(0, 0.5, (sizes["n_h"], 1)) for _ in cell.states]
-    dout = rng.normal(0, 1, (T, sizes["n_h"], 1))
-    oi = cell.states.index(cell.output)
-    sym = SymbolicStep(cell)
-    _, caches = run_forward(sym, xs, init, params)
-    bars = [[dout[t] if i == oi else None for i in range(len(cell.states))] for t in range(T)]
-    _, _, grads = run_backward(sym, caches, bars, params, {k: v.shape for k, v in params.items()})
-    loss = lambda p: sum(float((dout[t] * o[oi]).sum()) for t, o in enumerate(run_forward(NumpyStep(cell), xs, init, p)[0]))
-    return [{"quantity": f"dL/d{k}", "kind": "gradient", "rel_err": rel_err(grads[k], _fd_grad(loss, params, k))}
-            for k in cell.params]
-
-
-def _fd_grad(loss, params, k):
-    g = np.zeros_like(params[k])
-    for idx in np.ndindex(g.shape):
-        p = {n: v.copy() for n, v in params.items()}
-        p[k][idx] += EPS
-        up = loss(p)
-        p[k][idx] -= 2 * EPS
-        g[idx] = (up - loss(p)) / (2 * EPS)
-    return g
+def gradient_rows(cell, point):
+    """Relative error of each parameter gradient (symbolic engine) against central differences."""
+    got, fd = engine_grads(cell, point, "symbolic"), central_full(cell, point)
+    return [{"quantity": f"dL/d{k}", "kind": "gradient", "rel_err": rel_err(got[k], fd[k])} for k in cell.params]
 
 
 def check_table(cell, rng, n_x=3, n_h=4, T=3) -> list:
-    """Rows ``{quantity, kind, rel_err}`` for every derived Jacobian and gradient."""
-    sizes = {"n_x": n_x, "n_h": n_h, "n_y": 2}
-    return jacobian_rows(cell, rng, sizes) + gradient_rows(cell, rng, sizes, T)
+    """Rows ``{quantity, kind, rel_err}`` for every derived Jacobian and gradient (B = 1)."""
+    point = random_point(cell, rng, T, 1, n_x, n_h)
+    return jacobian_rows(cell, point) + gradient_rows(cell, point)

@@ -5,13 +5,13 @@ WORDS = {
     "en": {"title": "Numerical check", "quantity": "quantity", "kind": "kind", "err": "relative error",
            "ok": "ok", "bad": "FAILED", "jacobian": "Jacobian", "gradient": "gradient",
            "intro": ("Each derived formula evaluated at a random point (seed {seed}, n_x = 3, n_h = 4, T = 3) "
-                     "against float64 central differences (step 1e-6); relative error ‖a − b‖ / max(‖a‖, ‖b‖). "
+                     "against float64 central differences (step {eps:g}); relative error ‖a − b‖ / max(‖a‖, ‖b‖). "
                      "Tolerance {tol:g}: central differences are accurate to about 1e-10 here, so anything "
                      "above 1e-6 means a wrong formula, not rounding.")},
     "zh": {"title": "数值验证", "quantity": "量", "kind": "类型", "err": "相对误差", "ok": "通过", "bad": "失败",
            "jacobian": "雅可比矩阵", "gradient": "梯度",
            "intro": ("在一个随机点（种子 {seed}，n_x = 3，n_h = 4，T = 3）上计算每个推导出的公式，"
-                     "并与 float64 中心差分（步长 1e-6）比较；相对误差为 ‖a − b‖ / max(‖a‖, ‖b‖)。"
+                     "并与 float64 中心差分（步长 {eps:g}）比较；相对误差为 ‖a − b‖ / max(‖a‖, ‖b‖)。"
                      "容差取 {tol:g}：中心差分在这里的精度约为 1e-10，超过 1e-6 只可能是公式错了，而不是舍入误差。")},
 }
 
@@ -28,7 +28,7 @@ def table(check, fmt: str, lang: str) -> str:
     if not check or fmt == "json":
         return ""
     w = WORDS[lang]
-    intro = w["intro"].format(seed=check["seed"], tol=check["tolerance"])
+    intro = w["intro"].format(seed=check["seed"], tol=check["tolerance"], eps=check["eps"])
     head = (w["quantity"], w["kind"], w["err"], "")
     rows = list(_rows(check, lang))
     return {"text": _text, "markdown": _markdown, "latex": _latex}[fmt](w["title"], intro, head, rows)

@@ -26,12 +26,10 @@ def _validate(steps, hidden, n_x, batch, seed, tol):
 
 
 def _load(cell, cell_file, variant):
-    from .api import load
-    if cell and cell_file:
-        raise BpttError("give either a CELL name or --cell-file, not both")
+    from .commands import _cell
     if cell_file and variant:
         raise BpttError("--variant applies to built-in cells; drop it with --cell-file")
-    return load(cell, variant, cell_file)
+    return _cell(cell, cell_file, variant)
 
 
 @click.command("check")

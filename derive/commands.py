@@ -66,8 +66,9 @@ def derive_cmd(cell, cell_file, variant, steps, layers, scalar, bidirectional, t
     if check:
         import numpy as np
         from .check import check_table
+        from .gradcheck import EPS
         rows = check_table(c, np.random.default_rng(seed))
-        d.options["check"] = {"rows": rows, "tolerance": CHECK_TOL, "seed": seed}
+        d.options["check"] = {"rows": rows, "tolerance": CHECK_TOL, "seed": seed, "eps": EPS}
     _write(render(d, fmt, lang, standalone), output)
     if rows and max(r["rel_err"] for r in rows) > CHECK_TOL:
         click.echo(f"bptt: check failed: a relative error exceeds {CHECK_TOL:g}", err=True)
