@@ -10,7 +10,7 @@ Every derivative comes from :mod:`derive.rules`; nothing here knows a cell.
 """
 from __future__ import annotations
 
-from .ir import App, Const, Var
+from .ir import Const, Var
 from .rules import RuleRef, concat_jvp, jvp_rule, vjp_rule
 
 

@@ -145,7 +145,6 @@ def _loss_seeds(cell, fr, sec):
     env = dict(fr.env)
     for e in cell.readout:
         env[e.name] = fr[e.name]
-    loss = cell.readout[-1]
     one = sp.S.One
     seeds = {}
     adj = _readout_vjp(cell, env, one)
@@ -223,7 +222,7 @@ def bidirectional(cell) -> Section:
     bw = reverse_direction(cell)
     fw_fr, fr = Frame(cell), Frame(bw, "t", "t+1")
     top = tsym("out", "t", MatrixSymbol("out", 1, 1))
-    sec.steps.append(Step(top, sp.BlockMatrix([[fw_fr[cell.output]], [fr[bw.output]]]), ("concat",)))
+    sec.steps.append(Step(top, sp.BlockMatrix([[fw_fr[cell.output]], [fr[bw.output]]]), ("concat_out",)))
     for e in bw.eqns:
         sec.steps.append(Step(fr[e.name], evaluate(e.expr, fr.env, MAT), ("reverse_time",)))
     adj = step_vjp(bw, fr.env, {s: delta(fr, s) for s in bw.states}, MAT)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import yaml
 

@@ -12,9 +12,9 @@ import sympy as sp
 from sympy import Identity, MatrixSymbol
 from sympy.matrices.expressions.diagonal import DiagMatrix
 
-from .autodiff import evaluate, jvp, step_vjp
+from .autodiff import evaluate, jvp
 from .ir import App, free_vars, unique
-from .notation import Chain, Norm, Partial, Power, Terms, Text, TimeProd, TimeSum, tsym
+from .notation import Chain, Norm, Partial, Power, Terms, Text, TimeProd, tsym
 from .symops import MAT
 from .symstep import symbols_of
 

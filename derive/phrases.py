@@ -98,7 +98,7 @@ WHY = {
     "adjoint_forward": ("this direction's gradient flows forward in time, to step t+1",
                         "这个方向的梯度沿时间向前传，交给第 t+1 步"),
     "input_sum": ("both directions read $x_t$, so their input gradients add", "两个方向都读取 $x_t$，输入梯度相加"),
-    "concat": ("the output stacks both directions", "输出把两个方向的状态拼接起来"),
+    "concat_out": ("the output stacks both directions", "输出把两个方向的状态拼接起来"),
 }
 
 # Shorter forms, used when several tags justify one step.

@@ -15,7 +15,6 @@ import os
 
 import numpy as np
 
-from .errors import BpttError
 
 FORMATS = (".png", ".pdf", ".svg")
 SIZE = (9.0, 6.0)  # inches
@@ -36,7 +35,6 @@ def check_output(path) -> str:
 
 
 def _figure(nrows=1, sharex=False, height_ratios=None):
-    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     fig = Figure(figsize=SIZE, dpi=DPI)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 
-from .ir import App, Const, Var, CellError, UNARY, prev
+from .ir import Const, Var, CellError, UNARY, prev
 
 
 class _Dims:

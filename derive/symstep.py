@@ -8,7 +8,6 @@ those functions T times, so the cost grows linearly with T.
 """
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 from sympy import MatrixSymbol
 from sympy.printing.numpy import NumPyPrinter

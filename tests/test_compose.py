@@ -68,3 +68,11 @@ def test_bidirectional_section_golden_lines():
 def test_stacked_rnn_golden_line():
     out = _text("rnn", layers=2)
     assert "dh^(2)_t/dh^(1)_{t-1} = diag(1 − h^(2)_t ⊙ h^(2)_t) U^(2) diag(1 − h^(1)_t ⊙ h^(1)_t) W^(1)" in out
+
+
+def test_concat_and_bidirectional_output_have_their_own_justifications():
+    from derive.api import derive_cell, load
+    from derive.render import render
+    colah = render(derive_cell(load(cell_file="derive/examples/colah_lstm.yaml")), "text", "en")
+    assert "concatenation" in colah and "stacks both directions" not in colah
+    assert "the output stacks both directions" in _text("rnn", bidirectional_case=True)
