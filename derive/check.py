@@ -12,7 +12,7 @@ import sympy as sp
 from .derivation import Frame, state_jacobians
 from .gradcheck import EPS, central_full, compare, engine_grads, random_point
 from .npstep import NumpyStep
-from .symstep import NumpyMatrixPrinter, size_symbols
+from .symstep import NumpyMatrixPrinter, safe_names, size_symbols
 
 
 def rel_err(a, b) -> float:
@@ -50,7 +50,7 @@ def jacobian_rows(cell, point):
 def _evaluate(expr, fr, env, subs):
     syms = sorted(expr.free_symbols - set(subs), key=lambda m: m.name)
     by_name = {v.name: k for k, v in fr.env.items()}
-    safe = {m: sp.MatrixSymbol(f"m{i}", *m.shape) for i, m in enumerate(syms)}
+    safe = safe_names(syms)
     expr = expr.xreplace(safe).xreplace(subs)
     args = [safe[m].xreplace(subs) for m in syms]
     f = sp.lambdify(args, expr, modules="numpy", printer=NumpyMatrixPrinter)

@@ -27,7 +27,7 @@ def cache_dir() -> str:
 
 def cell_key(cell) -> str:
     """Hash of everything the generated code depends on."""
-    text = repr(("v2", cell.input, cell.states, cell.output, cell.eqns, sorted(cell.shapes.items()),
+    text = repr(("v3", cell.input, cell.states, cell.output, cell.eqns, sorted(cell.shapes.items()),
                  __version__, version("sympy")))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

@@ -84,10 +84,30 @@ def _sequential_cse(blocks):
     return pairs
 
 
+def safe_names(symbols) -> dict:
+    """MatrixSymbol -> one named ``m0``, ``m1`` ... of the same shape.
+
+    Generated code then never contains a name chosen in a cell file (a weight
+    called ``numpy`` would otherwise shadow the module).
+    """
+    return {m: MatrixSymbol(f"m{i}", *m.shape) for i, m in enumerate(symbols)}
+
+
+def _matrix_symbols(exprs) -> list:
+    found = {}
+    for e in exprs:
+        for m in sorted(e.atoms(MatrixSymbol), key=lambda m: m.name):
+            found.setdefault(m, None)
+    return list(found)
+
+
 def _compile(args, blocks, outputs):
-    pairs = _sequential_cse(blocks)
-    return sp.lambdify(args, outputs, modules="numpy", printer=NumpyMatrixPrinter,
-                       cse=lambda exprs: (pairs, list(exprs)), docstring_limit=0)
+    every = [*args, *(b for pair in blocks for b in pair), *outputs]
+    rename = safe_names(_matrix_symbols(e for e in every if isinstance(e, sp.Basic)))
+    sub = lambda e: e.xreplace(rename)
+    pairs = _sequential_cse([(sub(a), sub(b)) for a, b in blocks])
+    return sp.lambdify([sub(a) for a in args], [sub(o) for o in outputs], modules="numpy",
+                       printer=NumpyMatrixPrinter, cse=lambda exprs: (pairs, list(exprs)), docstring_limit=0)
 
 
 class StepFormulas:
