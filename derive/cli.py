@@ -24,8 +24,17 @@ COMMANDS = {
 
 
 def _plugins() -> dict:
+    """Commands other packages add: an entry point names a subcommand or a table like COMMANDS."""
     from importlib.metadata import entry_points
-    return {ep.name: (ep.value, "") for ep in entry_points(group="bptt.commands") if ep.name not in COMMANDS}
+    out = {}
+    for ep in entry_points(group="bptt.commands"):
+        if ep.name in COMMANDS:
+            continue
+        if ep.name.endswith("-table"):
+            out.update({k: v for k, v in ep.load().items() if k not in COMMANDS})
+        else:
+            out[ep.name] = (ep.value, "")
+    return out
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,84 @@
+"""Show a variant: its texts rendered by Jinja for a target (terminal, latex, markdown, html).
+
+Templates only format: the filters ``num`` (a number), ``matrix`` / ``vec``
+(an array) and ``pct`` are the only helpers, and they format per target.
+Inline maths stays LaTeX between ``$`` for latex/markdown/html and becomes
+Unicode for the terminal.
+"""
+from __future__ import annotations
+
+import functools
+
+TARGETS = ("terminal", "latex", "markdown", "html")
+
+
+def fmt_num(x, digits: int = 4) -> str:
+    """A number as people write it: integers plain, others to ``digits`` significant figures."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return str(x)
+    if float(x).is_integer() and abs(x) < 1e9:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def _rows(a):
+    return [a] if a and not isinstance(a[0], (list, tuple)) else a
+
+
+def matrix_text(a, digits: int = 4) -> str:
+    """``[[1, 0.5], [0, 2]]`` (a flat list stays flat)."""
+    if a and not isinstance(a[0], (list, tuple)):
+        return "[" + ", ".join(fmt_num(v, digits) for v in a) + "]"
+    return "[" + ", ".join(matrix_text(r, digits) for r in a) + "]"
+
+
+def matrix_tex(a, digits: int = 4) -> str:
+    """A ``bmatrix``; a flat list is a column vector."""
+    rows = [[v] for v in a] if a and not isinstance(a[0], (list, tuple)) else a
+    body = r" \\ ".join(" & ".join(fmt_num(v, digits) for v in r) for r in rows)
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+
+
+@functools.lru_cache(maxsize=None)
+def _env(target: str):
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    tex = target != "terminal"
+    env.filters.update(num=fmt_num, matrix=matrix_tex if tex else matrix_text,
+                       vec=matrix_tex if tex else matrix_text, pct=lambda x: f"{100 * x:.1f}%")
+    return env
+
+
+def render_string(template: str, params: dict, target: str = "terminal") -> str:
+    """Render one Jinja template string; errors name the problem (a bank bug, not user input)."""
+    from jinja2 import TemplateError
+    from derive.errors import BpttError
+    try:
+        return _env(target).from_string(template).render(**params)
+    except TemplateError as err:
+        raise BpttError(f"template error in {template[:40]!r}...: {err}; fix the bank text") from None
+
+
+def _finish(s: str, target: str) -> str:
+    if target == "terminal":
+        from derive.phrases import tex_to_text
+        return tex_to_text(s)
+    return s
+
+
+def render(question, variant, lang: str = "en", target: str = "terminal") -> dict:
+    """Texts of one variant: ``text``, ``hint``, ``solution``, ``choices`` [(key, text)], ``expected``.
+
+    ``expected`` is the answer as a student would type it.
+    """
+    from .kinds import kind_of
+    spec = variant.answer
+    params = dict(variant.params, answer=spec.get("value"))
+    out = {k: _finish(render_string(getattr(question, k)[lang], params, target), target)
+           for k in ("text", "hint", "solution")}
+    opts = spec.get("options") or spec.get("items") or []
+    out["choices"] = [(o["key"], _finish(render_string(o[lang], params, target), target)) for o in opts]
+    out["expected"] = kind_of(spec).expected(spec, lang)
+    out["kind"] = spec["kind"]
+    return out
