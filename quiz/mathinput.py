@@ -1,0 +1,451 @@
+"""Read maths the way students type it, safely, and decide exact equivalence.
+
+Input is normalised (``σ`` → sigmoid, ``−`` → ``-``, ``²`` → ``^2``,
+full-width punctuation), tokenized, and parsed by a small Pratt parser into
+a tuple tree; SymPy objects are built from that tree by hand, never from
+text.  Implicit multiplication is made explicit (``2x``, ``4(n+1)``,
+``σ(x)(1−σ(x))``) and ``read_as`` shows the result.  Every size that could
+make evaluation expensive is bounded before anything is built.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+from .model import InvalidAnswer
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 64
+MAX_NUMBER = 30
+MAX_EXPONENT = 1000
+MAX_DIGITS = 10_000
+MAX_NAMES = 50
+
+FUNCTIONS = ("exp", "log", "ln", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "sech",
+             "sigmoid", "relu", "abs")
+CONSTANTS = ("e", "pi")
+GREEK = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "mu", "rho", "tau", "phi", "omega")
+ALIASES = {"ln": "log", "sigma": "sigmoid"}
+UNICODE = {"−": "-", "–": "-", "·": "*", "×": "*", "⊙": "*", "∗": "*", "÷": "/", "σ": "sigmoid",
+           "π": "pi", "²": "^2", "³": "^3", "⁴": "^4", "⁻¹": "^(-1)", "√": "sqrt", "ℯ": "e", "**": "^"}
+TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
+OPS = set("+-*/^()[],")
+
+
+def _fail(msg):
+    raise InvalidAnswer(msg)
+
+
+def normalise(raw: str) -> str:
+    """Unicode maths symbols to ASCII, full-width forms folded (NFKC after superscripts)."""
+    s = raw
+    for k, v in UNICODE.items():
+        s = s.replace(k, v)
+    return unicodedata.normalize("NFKC", s).replace("**", "^")
+
+
+def tokenize(raw: str) -> list:
+    """Tokens ``(kind, text)`` with kind num, name, op; anything else is refused."""
+    if len(raw) > MAX_LENGTH:
+        _fail(f"the answer is longer than {MAX_LENGTH} characters; shorten it")
+    s, out, pos = normalise(raw).strip(), [], 0
+    while pos < len(s):
+        m = TOKEN.match(s, pos)
+        num, name, other = m.groups()
+        pos = m.end()
+        if num:
+            _check_number(num)
+            out.append(("num", num))
+        elif name:
+            _check_name(name)
+            out.append(("name", name))
+        elif other and other in OPS:
+            out.append(("op", other))
+        elif other:
+            _fail(_refusal(other))
+    return out
+
+
+def _check_number(text):
+    if len(text) > MAX_NUMBER:
+        _fail(f"a number has more than {MAX_NUMBER} characters; write it with an exponent, e.g. 1e-6")
+
+
+def _check_name(name):
+    import keyword
+    if keyword.iskeyword(name):
+        _fail(f"'{name}' is a programming keyword, not maths; write a formula")
+    if name.startswith("__") or len(name) > 30:
+        _fail(f"'{name[:30]}' is not a maths name; use letters like x, n_h, W_hh")
+
+
+def _refusal(ch):
+    if ch == ".":
+        return "'.' after a name is not allowed: attribute access is not maths"
+    if ch in "'\"":
+        return "quotes are not allowed: write maths, not strings"
+    if ch == "!":
+        return "factorials are not supported; write the product out"
+    return f"'{ch}' is not allowed in an answer; use numbers, names, + - * / ^, ( ) and [ ]"
+
+
+# ------------------------------------------------------------------ parser
+
+class _Parser:
+    """Pratt parser over tokens into tuples: ("num", s) ("name", s) ("neg", a)
+    ("+"|"-"|"*"|"/"|"^", a, b) ("call", f, [args]) ("list", [items])."""
+
+    def __init__(self, tokens):
+        self.toks, self.i, self.depth, self.names = tokens, 0, 0, 0
+
+    def peek(self):
+        return self.toks[self.i] if self.i < len(self.toks) else ("end", "")
+
+    def take(self):
+        tok = self.peek()
+        self.i += 1
+        return tok
+
+    def expect(self, text):
+        tok = self.take()
+        if tok != ("op", text):
+            _fail(f"expected '{text}' but found {tok[1] or 'the end'}; check the brackets")
+
+    def enter(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            _fail(f"the answer is nested more than {MAX_DEPTH} levels deep; simplify it")
+
+    def parse(self):
+        if not self.toks:
+            _fail("the answer is empty; type an answer")
+        node = self.sum()
+        if self.i != len(self.toks):
+            _fail(f"unexpected '{self.peek()[1]}'; check the operators and brackets")
+        return node
+
+    def sum(self):
+        node = self.product()
+        while self.peek() in (("op", "+"), ("op", "-")):
+            node = (self.take()[1], node, self.product())
+        return node
+
+    def _starts_atom(self):
+        kind, text = self.peek()
+        return kind in ("num", "name") or (kind == "op" and text in "([")
+
+    def product(self):
+        node = self.unary()
+        while True:
+            if self.peek() in (("op", "*"), ("op", "/")):
+                node = (self.take()[1], node, self.unary())
+            elif self._starts_atom():
+                node = ("*", node, self.power())
+            else:
+                return node
+
+    def unary(self):
+        self.enter()
+        if self.peek() in (("op", "-"), ("op", "+")):
+            sign = self.take()[1]
+            node = self.unary()
+            node = ("neg", node) if sign == "-" else node
+        else:
+            node = self.power()
+        self.depth -= 1
+        return node
+
+    def power(self):
+        base = self.atom()
+        if self.peek() == ("op", "^"):
+            self.take()
+            self.enter()
+            exp = self.unary()
+            self.depth -= 1
+            return ("^", base, exp)
+        return base
+
+    def atom(self):
+        kind, text = self.take()
+        if kind == "num":
+            return ("num", text)
+        if kind == "name":
+            return self.name(text)
+        if (kind, text) == ("op", "("):
+            self.enter()
+            node = self.sum()
+            self.expect(")")
+            self.depth -= 1
+            return node
+        if (kind, text) == ("op", "["):
+            return ("list", self.items("]"))
+        _fail(f"expected a number, a name or '(' but found {text or 'the end'}")
+
+    def items(self, close):
+        self.enter()
+        out = []
+        if self.peek() != ("op", close):
+            out.append(self.sum())
+            while self.peek() == ("op", ","):
+                self.take()
+                out.append(self.sum())
+        self.expect(close)
+        self.depth -= 1
+        return out
+
+    def name(self, text):
+        self.names += 1
+        if self.names > MAX_NAMES:
+            _fail(f"the answer uses more than {MAX_NAMES} names; simplify it")
+        fname = ALIASES.get(text, text)
+        if fname in FUNCTIONS:
+            return self.call(fname)
+        if text in CONSTANTS or text in GREEK or "_" in text or len(text) == 1 or not text.isalpha():
+            return ("name", text)
+        return _split_letters(text)
+
+    def call(self, fname):
+        power = None
+        if self.peek() == ("op", "^"):  # tanh^2(x) means tanh(x)^2
+            self.take()
+            power = self.atom()
+        if self.peek() != ("op", "("):
+            _fail(f"write {fname}(...) with parentheses, e.g. {fname}(x)")
+        self.take()
+        args = self.items(")")
+        if len(args) != 1:
+            _fail(f"{fname} takes one argument, got {len(args)}")
+        node = ("call", fname, args)
+        return ("^", node, power) if power is not None else node
+
+
+def _split_letters(text):
+    """``ab`` is read as ``a*b`` (shown in read_as); unknown longer words are refused."""
+    if len(text) > 4:
+        _fail(f"unknown name '{text}'; functions allowed: {', '.join(FUNCTIONS)}; "
+              "write products with * (e.g. a*b)")
+    node = ("name", text[0])
+    for ch in text[1:]:
+        node = ("*", node, ("name", ch))
+    return node
+
+
+def parse(raw: str):
+    """The tuple tree of ``raw``; raises :class:`InvalidAnswer`."""
+    if not isinstance(raw, str):
+        _fail("the answer must be text")
+    return _Parser(tokenize(raw)).parse()
+
+
+# ------------------------------------------------------------------ printing
+
+PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3, "^": 4}
+
+
+def show(node) -> str:
+    """The tree as unambiguous text in the same grammar (``2*x``, ``tanh(x)^2``)."""
+    tag = node[0]
+    if tag in ("num", "name"):
+        return node[1]
+    if tag == "call":
+        return f"{node[1]}({show(node[2][0])})"
+    if tag == "list":
+        return "[" + ", ".join(show(n) for n in node[1]) + "]"
+    if tag == "neg":
+        return "-" + _wrap(node[1], 3, strict=True)
+    p = PREC[tag]
+    left = _wrap(node[1], p, strict=tag == "^")
+    right = _wrap(node[2], p, strict=tag in "-/" or tag == "^" and False)
+    sep = "^" if tag == "^" else f" {tag} " if p == 1 else tag
+    return f"{left}{sep}{right}"
+
+
+def _wrap(node, p, strict=False):
+    q = PREC.get(node[0], 9)
+    text = show(node)
+    return f"({text})" if q < p or (strict and q == p) else text
+
+
+# ------------------------------------------------------------------ SymPy
+
+def _sympy_functions():
+    import sympy as sp
+    return {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+            "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "sech": sp.sech, "abs": sp.Abs,
+            "sigmoid": lambda a: 1 / (1 + sp.exp(-a)), "relu": lambda a: sp.Max(0, a)}
+
+
+def _digits(value) -> float:
+    """Decimal digits of a SymPy number's magnitude (0 for non-numbers)."""
+    import sympy as sp
+    if isinstance(value, sp.Rational):
+        return max(value.p.bit_length(), value.q.bit_length()) * 0.30103
+    if isinstance(value, sp.Float):
+        return abs(float(sp.log(abs(value), 10))) if value else 0.0
+    return 0.0
+
+
+def _power(base, exp):
+    import sympy as sp
+    if exp.is_Number:
+        if abs(exp) > MAX_EXPONENT:
+            _fail(f"an exponent larger than {MAX_EXPONENT} is not allowed in an answer")
+        if base.is_Number and _digits(base) * float(abs(exp)) > MAX_DIGITS:
+            _fail(f"this power has more than {MAX_DIGITS} digits; write the answer in a simpler form")
+    elif exp.free_symbols == set() and _digits(base) > 0 and base.is_Number:
+        val = abs(float(exp.evalf(20)))
+        if not math.isfinite(val) or val > MAX_EXPONENT:
+            _fail(f"an exponent larger than {MAX_EXPONENT} is not allowed in an answer")
+    return sp.Pow(base, exp)
+
+
+def build(node):
+    """SymPy object for a tree (lists become nested Python lists of SymPy objects)."""
+    import sympy as sp
+    tag = node[0]
+    if tag == "num":
+        return sp.Rational(node[1]) if re.fullmatch(r"[\d.eE+-]+", node[1]) else _fail("bad number")
+    if tag == "name":
+        return {"e": sp.E, "pi": sp.pi}.get(node[1]) or sp.Symbol(node[1], real=True)
+    if tag == "list":
+        return [build(n) for n in node[1]]
+    if tag == "call":
+        return _sympy_functions()[node[1]](_scalar(build(node[2][0])))
+    if tag == "neg":
+        return -_scalar(build(node[1]))
+    a, b = _scalar(build(node[1])), _scalar(build(node[2]))
+    if tag == "^":
+        return _power(a, b)
+    return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[tag]()
+
+
+def _scalar(x):
+    if isinstance(x, list):
+        _fail("a list can only stand alone as a matrix or vector, not inside arithmetic")
+    return x
+
+
+def read_expression(raw: str):
+    """``(sympy expression, read_as)`` for a typed expression; raises :class:`InvalidAnswer`."""
+    node = parse(raw)
+    if node[0] == "list":
+        _fail("expected an expression, got a list; write the expression without [ ]")
+    return build(node), show(node)
+
+
+def _to_float(value, what="the answer") -> float:
+    import sympy as sp
+    if value.free_symbols:
+        names = ", ".join(sorted(s.name for s in value.free_symbols))
+        _fail(f"expected a number, got an expression in {names}")
+    z = complex(sp.N(value, 30))
+    if z.imag != 0 or not math.isfinite(z.real):
+        _fail(f"{what} is not a finite real number")
+    return float(z.real)
+
+
+def read_number(raw: str):
+    """``(float, read_as)``: any constant expression (``1/4``, ``2^-2``, ``e^-1``)."""
+    value, read_as = read_expression(raw)
+    return _to_float(value), read_as
+
+
+def read_matrix(raw: str):
+    """``(numpy array, read_as)`` for ``[[1,0],[0,1]]`` (2-D) or ``[1, 2]`` (1-D)."""
+    import numpy as np
+    node = parse(raw)
+    if node[0] != "list":
+        _fail("expected a matrix like [[1,0],[0,1]] or a vector like [1, 2]")
+    rows = node[1]
+    nested = [r[0] == "list" for r in rows]
+    if any(nested) and not all(nested):
+        _fail("mix of rows and numbers; write every row in [ ], e.g. [[1,0],[0,1]]")
+    if all(nested) and rows:
+        widths = {len(r[1]) for r in rows}
+        if len(widths) != 1:
+            _fail(f"rows have different lengths {sorted(widths)}; every row needs the same number of entries")
+        vals = [[_to_float(_scalar(build(c)), "an entry") for c in r[1]] for r in rows]
+    else:
+        vals = [_to_float(_scalar(build(c)), "an entry") for c in rows]
+    if not vals:
+        _fail("the matrix is empty")
+    return np.asarray(vals, dtype=float), show(node)
+
+
+def format_matrix(value) -> str:
+    """``[[1, 0.5], [0, 2]]`` with numbers to 6 significant figures."""
+    from .present import fmt_num
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist"):
+        value = value.tolist() if hasattr(value, "tolist") else value
+        return "[" + ", ".join(format_matrix(v) for v in value) + "]"
+    return fmt_num(float(value), 6)
+
+
+# ------------------------------------------------------------------ equivalence
+
+SAMPLE_POINTS = ("-1.3", "0.7", "2.1", "-0.4", "1.9")
+
+
+def _differs_numerically(a, b) -> bool:
+    """True when a sample point shows the two clearly differ (a proof of difference)."""
+    import sympy as sp
+    syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    for k in range(3):
+        point = {s: sp.Rational(SAMPLE_POINTS[(k + j) % len(SAMPLE_POINTS)]) for j, s in enumerate(syms)}
+        va, vb = complex(sp.N(a.subs(point), 30)), complex(sp.N(b.subs(point), 30))
+        if not (all(map(math.isfinite, (va.real, va.imag, vb.real, vb.imag)))):
+            continue
+        if abs(va - vb) > 1e-12 * (1 + abs(va)):
+            return True
+    return False
+
+
+def equivalent(expected, answer) -> bool:
+    """Exact equivalence: sampling may only prove a difference; equality needs a symbolic proof."""
+    import sympy as sp
+    if {s.name for s in answer.free_symbols} - {s.name for s in expected.free_symbols}:
+        return False
+    if _differs_numerically(expected, answer):
+        return False
+    diff = expected - answer
+    for step in (lambda d: d, sp.expand, sp.cancel, lambda d: d.rewrite(sp.exp), sp.simplify,
+                 lambda d: sp.simplify(d.rewrite(sp.exp))):
+        diff = step(diff)
+        if diff == 0:
+            return True
+    return False
+
+
+# ------------------------------------------------------------------ bank helpers
+
+def _substitute(node, env):
+    tag = node[0]
+    if tag == "name" and node[1] in env:
+        val = env[node[1]]
+        if isinstance(val, (list, tuple)):
+            return ("list", [_substitute(("name", "_v"), {"_v": v}) for v in val])
+        return ("num", repr(float(val)) if not float(val).is_integer() else str(int(val))) if val >= 0 \
+            else ("neg", ("num", repr(float(-val)) if not float(val).is_integer() else str(int(-val))))
+    if tag in ("num", "name"):
+        return node
+    if tag == "call":
+        return ("call", node[1], [_substitute(a, env) for a in node[2]])
+    if tag == "list":
+        return ("list", [_substitute(a, env) for a in node[1]])
+    return (tag,) + tuple(_substitute(a, env) for a in node[1:])
+
+
+def instantiate(text: str, env: dict) -> str:
+    """``text`` with the names in ``env`` replaced by their numbers, as answer-grammar text."""
+    return show(_substitute(parse(text), env))
+
+
+def evaluate(text: str, env: dict):
+    """A bank expression's value with ``env`` bound: a float, or nested lists for ``[...]``."""
+    node = _substitute(parse(text), env)
+    def value(n):
+        if n[0] == "list":
+            return [value(c) for c in n[1]]
+        return _to_float(_scalar(build(n)))
+    return value(node)
