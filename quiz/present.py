@@ -60,11 +60,31 @@ def render_string(template: str, params: dict, target: str = "terminal") -> str:
         raise BpttError(f"template error in {template[:40]!r}...: {err}; fix the bank text") from None
 
 
+TERMINAL = [  # applied inside $...$ before derive's own table
+    (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
+    (r"\^\\top", "ᵀ"), (r"\\tilde\s*\{?([a-z])\}?", "\\1\u0303"), (r"\\hat\s*\{?([a-z])\}?", "\\1\u0302"),
+    (r"\\cdot", "·"), (r"\\to", "→"), (r"\\in", "∈"), (r"\\infty", "∞"), (r"\\lvert|\\rvert|\\vert", "|"),
+    (r"\\neq", "≠"), (r"\\quad", "  "), (r"\\,|\\;|\\!", " "), (r"\\left|\\right", ""), (r"\\\{", "{"),
+    (r"\\\}", "}"), (r"\\eta", "η"), (r"\\theta", "θ"), (r"\\lambda", "λ"), (r"\\alpha", "α"), (r"\\beta", "β"),
+    (r"\\mu", "μ"), (r"\\epsilon", "ε"), (r"\\ge(?![a-z])", "≥"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\exp", "exp"), (r"\\max", "max"), (r"\\min", "min"), (r"\\rho", "ρ"), (r"\\Sigma", "Σ"),
+]
+
+
+def terminal_text(s: str) -> str:
+    """Inline ``$...$`` maths as Unicode for a terminal; prose unchanged."""
+    import re
+    from derive.phrases import tex_to_text
+    parts = s.split("$")
+    for k in range(1, len(parts), 2):
+        for pat, rep in TERMINAL:
+            parts[k] = re.sub(pat, rep, parts[k])
+    out = tex_to_text("$".join(parts))
+    return re.sub(r"_\{([^{}]*)\}", r"_\1" if False else r"_{\1}", out)
+
+
 def _finish(s: str, target: str) -> str:
-    if target == "terminal":
-        from derive.phrases import tex_to_text
-        return tex_to_text(s)
-    return s
+    return terminal_text(s) if target == "terminal" else s
 
 
 def render(question, variant, lang: str = "en", target: str = "terminal") -> dict:
