@@ -141,6 +141,9 @@ class _Parser:
             if self.peek() in (("op", "*"), ("op", "/")):
                 node = (self.take()[1], node, self.unary())
             elif self._starts_atom():
+                if self.peek()[0] == "num" and self.toks[self.i - 1][0] == "num":
+                    _fail(f"two numbers in a row ('{self.toks[self.i - 1][1]}' then '{self.peek()[1]}'); "
+                          "use one decimal point and * between numbers")
                 node = ("*", node, self.power())
             else:
                 return node
