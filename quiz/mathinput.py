@@ -310,7 +310,7 @@ def build(node):
     if tag == "num":
         return sp.Rational(node[1]) if re.fullmatch(r"[\d.eE+-]+", node[1]) else _fail("bad number")
     if tag == "name":
-        return {"e": sp.E, "pi": sp.pi}.get(node[1]) or sp.Symbol(node[1], real=True)
+        return {"e": sp.E, "pi": sp.pi}.get(node[1]) or _symbol(node[1])
     if tag == "list":
         return [build(n) for n in node[1]]
     if tag == "call":
@@ -321,6 +321,17 @@ def build(node):
     if tag == "^":
         return _power(a, b)
     return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "/": lambda: a / b}[tag]()
+
+
+SIZE_NAMES = re.compile(r"(n|N|T|k|m|d)(_\w+)?$")
+
+
+def _symbol(name):
+    """Sizes and counts (n, n_h, n_x, T, k...) are positive integers; every other name is real."""
+    import sympy as sp
+    if SIZE_NAMES.match(name):
+        return sp.Symbol(name, positive=True, integer=True)
+    return sp.Symbol(name, real=True)
 
 
 def _scalar(x):
@@ -390,12 +401,18 @@ def format_matrix(value) -> str:
 SAMPLE_POINTS = ("-1.3", "0.7", "2.1", "-0.4", "1.9")
 
 
+def _sample(sym, text):
+    import sympy as sp
+    value = sp.Rational(text)
+    return sp.Integer(abs(int(value * 3)) + 2) if sym.is_integer else value
+
+
 def _differs_numerically(a, b) -> bool:
     """True when a sample point shows the two clearly differ (a proof of difference)."""
     import sympy as sp
     syms = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
     for k in range(3):
-        point = {s: sp.Rational(SAMPLE_POINTS[(k + j) % len(SAMPLE_POINTS)]) for j, s in enumerate(syms)}
+        point = {s: _sample(s, SAMPLE_POINTS[(k + j) % len(SAMPLE_POINTS)]) for j, s in enumerate(syms)}
         va, vb = complex(sp.N(a.subs(point), 30)), complex(sp.N(b.subs(point), 30))
         if not (all(map(math.isfinite, (va.real, va.imag, vb.real, vb.imag)))):
             continue

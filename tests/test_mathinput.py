@@ -23,10 +23,10 @@ EQUIVALENT = [
     ("(a+b)**2", "a^2+2ab+b^2"), ("(a+b)*(a-b)", "a^2-b^2"), ("x/2", "0.5x"), ("1/4", "0.25"),
     ("W_hh*h_t", "h_t·W_hh"), ("x*y", "x⊙y"), ("x*y", "x×y"), ("relu(x)", "relu(x)"),
     ("tanh(x)", "(e^x - e^(-x))/(e^x + e^(-x))"), ("pi", "π"), ("x + 1", "（x + 1）"),
-    ("3*n_h*(n_h+n_x+2)", "3n_h(n_h+n_x+2)"),
+    ("3*n_h*(n_h+n_x+2)", "3n_h(n_h+n_x+2)"), ("1/sqrt(n)", "sqrt(1/n)"),  # sizes are positive
 ]
 DIFFERENT = [
-    ("x", "x + 1e-6"), ("x", "abs(x)"), ("x", "sqrt(x^2)"), ("1-tanh(x)^2", "1-tanh(x)"),
+    ("x", "x + 1e-6"), ("x", "abs(x)"), ("1/sqrt(x)", "sqrt(1/x)"), ("x", "sqrt(x^2)"), ("1-tanh(x)^2", "1-tanh(x)"),
     ("sigmoid(x)*(1-sigmoid(x))", "sigmoid(x)(1+sigmoid(x))"), ("4*n_h+4", "4n_h+1"), ("x", "y"),
     ("1/3", "0.333"), ("x**2", "2x"), ("sigmoid(x)", "tanh(x)"), ("relu(x)", "x"), ("exp(x)", "e*x"),
     ("4*n_h*(n_h+n_x+1)", "4n_h(n_h+n_x)"), ("x", "x + y - y + 1e-30"), ("x^2", "x^2.000001"),
