@@ -88,9 +88,12 @@ def _shuffle_options(rng, answer, samples):
 
 def _rekey(sample, rename):
     import re
-    if not isinstance(sample, str) or not re.fullmatch(r"[a-z](?:[ ,]+[a-z])*", sample.strip()):
+    text = sample.strip() if isinstance(sample, str) else ""
+    if re.fullmatch(r"[a-z]{2,}", text):
+        return "".join(rename.get(k, k) for k in text)
+    if not re.fullmatch(r"[a-z](?:[ ,]+[a-z])*", text):
         return sample
-    return ", ".join(rename.get(k, k) for k in re.split(r"[ ,]+", sample.strip()))
+    return ", ".join(rename.get(k, k) for k in re.split(r"[ ,]+", text))
 
 
 def _static_maker(entry, where):
