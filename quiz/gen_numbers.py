@@ -150,3 +150,12 @@ def readout_delta(rng):
     d = p - np.eye(3)[t]
     return {"params": {"V": V, "h": h, "target": t + 1, "p": [round(float(x), 4) for x in p]},
             **matrix_answer((np.array(V).T @ d).tolist(), [(np.array(V).T @ p).tolist()], rtol=5e-3, atol=2e-3)}
+
+
+@generator("one_hot", "matrix")
+def one_hot(rng):
+    """The one-hot vector of a character of "hello" over the vocabulary (h, e, l, o)."""
+    t, ch = _target(rng)
+    y = np.eye(4)[t]
+    wrong = [np.eye(4)[(t + 1) % 4].tolist(), np.ones(4).tolist()]
+    return {"params": {"ch": ch, "vocab": VOCAB, "index": t + 1}, **matrix_answer(y.tolist(), wrong, rtol=0, atol=0)}
