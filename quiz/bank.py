@@ -96,8 +96,34 @@ def _rekey(sample, rename):
     return ", ".join(rename.get(k, k) for k in re.split(r"[ ,]+", text))
 
 
+NEEDS = {"number": ("value", "expr"), "expression": ("value", "expr"), "matrix": ("value", "expr"),
+         "choice": ("options",), "truefalse": ("value",), "text": ("accepted",), "ordering": ("items",)}
+
+
+def _check_answer(answer, where):
+    """Tolerances are numbers, each kind has what it needs, choice keys exist."""
+    if not isinstance(answer, dict):
+        raise BankError(f"{where}: 'answer' must be a mapping like {{kind: number, value: 0.25}}")
+    out = dict(answer)
+    for tol in ("rtol", "atol"):
+        if tol in out:
+            try:
+                out[tol] = float(out[tol])
+            except (TypeError, ValueError):
+                raise BankError(f"{where}: {tol} must be a number, got {out[tol]!r}") from None
+    if not any(k in out for k in NEEDS.get(out.get("kind"), ())):
+        raise BankError(f"{where}: a {out.get('kind')} answer needs {' or '.join(NEEDS.get(out.get('kind'), ('kind',)))}")
+    keyed = out.get("options") or out.get("items")
+    if keyed:
+        keys = [o.get("key") for o in keyed if isinstance(o, dict)]
+        want = out.get("correct") if out["kind"] == "choice" else out.get("order")
+        if len(keys) != len(keyed) or not want or not set(want) <= set(keys):
+            raise BankError(f"{where}: every option needs a key, and the correct keys must be among {keys}")
+    return out
+
+
 def _static_maker(entry, where):
-    answer = dict(entry["answer"])
+    answer = _check_answer(entry["answer"], where)
     samples = dict(entry.get("samples") or {})
     params_spec = entry.get("params") or {}
 
@@ -146,7 +172,11 @@ def _kind(entry, where):
     if "answer" in entry:
         return entry["answer"].get("kind", "")
     from .generators import GENERATOR_KINDS
-    return GENERATOR_KINDS.get(entry["generator"].get("name"), "")
+    spec = entry["generator"]
+    name = spec.get("name") if isinstance(spec, dict) else None
+    if name not in GENERATOR_KINDS:
+        raise BankError(f"{where}: unknown generator {name!r}; known: {', '.join(sorted(GENERATOR_KINDS))}")
+    return GENERATOR_KINDS[name]
 
 
 def _question(entry, where, source):
