@@ -29,9 +29,9 @@ def _say(lang, en, zh):
 
 def _check_size(raw: str) -> str:
     if not isinstance(raw, str) or not raw.strip():
-        raise InvalidAnswer("the answer is empty; type an answer, or 'skip'")
+        raise InvalidAnswer("the answer is empty; type an answer, or 'skip'", "答案为空；请输入答案，或输入 skip 跳过")
     if len(raw) > MAX_ANSWER:
-        raise InvalidAnswer(f"the answer is longer than {MAX_ANSWER} characters; shorten it")
+        raise InvalidAnswer(f"the answer is longer than {MAX_ANSWER} characters; shorten it", f"答案超过 {MAX_ANSWER} 个字符，请精简")
     return raw.strip()
 
 
@@ -126,7 +126,7 @@ def _keys(raw: str, keys: list) -> list:
         if p.isdigit() and 1 <= int(p) <= len(keys):
             p = keys[int(p) - 1]
         if p not in keys:
-            raise InvalidAnswer(f"'{p}' is not one of the options {', '.join(keys)}")
+            raise InvalidAnswer(f"'{p}' is not one of the options {', '.join(keys)}", f"“{p}”不是选项之一（可选：{'、'.join(keys)}）")
         out.append(p)
     return out
 
@@ -138,9 +138,9 @@ class Choice(Kind):
         keys = [o["key"] for o in spec["options"]]
         picked = _keys(_check_size(raw), keys)
         if len(set(picked)) != len(picked):
-            raise InvalidAnswer("an option is given twice; list each option once")
+            raise InvalidAnswer("an option is given twice; list each option once", "有选项重复了，每个选项只写一次")
         if not spec.get("multiple") and len(picked) != 1:
-            raise InvalidAnswer("pick exactly one option, e.g. 'b'")
+            raise InvalidAnswer("pick exactly one option, e.g. 'b'", "这是单选题，请只写一个选项，例如 b")
         return sorted(picked), ", ".join(sorted(picked))
 
     def grade(self, value, spec, lang="en"):
@@ -168,7 +168,7 @@ class TrueFalse(Kind):
             return True, "true"
         if word in FALSE:
             return False, "false"
-        raise InvalidAnswer("answer true or false (t/f, yes/no, 对/错)")
+        raise InvalidAnswer("answer true or false (t/f, yes/no, 对/错)", "请回答 对 或 错（也可写 true/false）")
 
     def grade(self, value, spec, lang="en"):
         return _verdict(value == bool(spec["value"]), lang)
@@ -196,7 +196,7 @@ class Text(Kind):
     def parse(self, raw, spec):
         s = normalize_text(_check_size(raw))
         if not s:
-            raise InvalidAnswer("the answer has no words; type a word or phrase")
+            raise InvalidAnswer("the answer has no words; type a word or phrase", "答案里没有文字，请输入一个词或短语")
         return s, s
 
     def grade(self, value, spec, lang="en"):
@@ -216,7 +216,7 @@ class Ordering(Kind):
         keys = [o["key"] for o in spec["items"]]
         got = _keys(_check_size(raw), keys)
         if sorted(got) != sorted(keys):
-            raise InvalidAnswer(f"give every step exactly once, e.g. '{' '.join(keys)}'")
+            raise InvalidAnswer(f"give every step exactly once, e.g. '{' '.join(keys)}'", f"每个步骤恰好写一次，例如 {' '.join(keys)}")
         return got, " ".join(got)
 
     def grade(self, value, spec, lang="en"):
@@ -249,7 +249,8 @@ def grade_answer(spec: dict, raw: str, lang: str = "en") -> Verdict:
             value, read_as = kind.parse(raw, spec)
             verdict = kind.grade(value, spec, lang)
     except InvalidAnswer as err:
-        return Verdict("invalid", str(err), "", 0.0)
+        return Verdict("invalid", err.text(lang), "", 0.0)
     except (RecursionError, MemoryError, OverflowError):
-        return Verdict("invalid", "this answer is too large to check; write it in a simpler form", "", 0.0)
+        return Verdict("invalid", _say(lang, "this answer is too large to check; write it in a simpler form",
+                                       "答案太大，无法检查；请写成更简单的形式"), "", 0.0)
     return Verdict(verdict.status, verdict.feedback, read_as, verdict.score)

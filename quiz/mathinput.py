@@ -33,8 +33,29 @@ TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)|(
 OPS = set("+-*/^()[],")
 
 
+ZH = [  # Chinese for the messages students meet most; others stay English
+    (r"expected '(.)' but found (.*); check the brackets", r"缺少 '\1'（遇到了 \2）；请检查括号"),
+    (r"expected a number, got an expression in (.*)", r"这里要填一个数，你写的是含 \1 的式子"),
+    (r"expected a number, a name or '\(' but found (.*)", r"此处应为数字、变量名或 '('，却遇到了 \1"),
+    (r"unexpected '(.*)'; check the operators and brackets", r"多余的 '\1'；请检查运算符和括号"),
+    (r"expected a matrix like .*", "这里要填矩阵，例如 [[1,0],[0,1]]，或向量 [1, 2]"),
+    (r"rows have different lengths .*", "各行的元素个数不同，每行要一样多"),
+    (r"write (\w+)\(\.\.\.\) with parentheses.*", r"\1 后面要加括号，例如 \1(x)"),
+    (r"unknown name '(.*?)'.*", r"不认识的名字 '\1'；乘积请用 * 分开，函数只支持 exp、log、sqrt、tanh、sigmoid 等"),
+    (r"'(.)' is not allowed in an answer.*", r"答案中不能出现 '\1'"),
+    (r"quotes are not allowed.*", "答案中不能有引号"),
+    (r"the answer is empty.*", "答案为空；请输入答案"),
+    (r"two numbers in a row.*", "两个数连在一起了；一个数只能有一个小数点，数之间请用 *"),
+]
+
+
 def _fail(msg):
-    raise InvalidAnswer(msg)
+    zh = None
+    for pat, rep in ZH:
+        if re.fullmatch(pat, msg):
+            zh = re.sub(pat, rep, msg).replace("the end", "结尾")
+            break
+    raise InvalidAnswer(msg, zh)
 
 
 def normalise(raw: str) -> str:

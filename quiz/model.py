@@ -19,7 +19,17 @@ STATUSES = ("correct", "incorrect", "invalid")
 
 
 class InvalidAnswer(BpttError):
-    """An answer that could not be read; costs the student nothing."""
+    """An answer that could not be read; costs the student nothing.
+
+    ``str(err)`` is the English message; ``err.text("zh")`` the Chinese one when given.
+    """
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.zh = zh
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ TERMINAL = [  # applied inside $...$ before derive's own table
     (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\^\\top", "ᵀ"), (r"\\tilde\s*\{?([a-z])\}?", "\\1\u0303"), (r"\\hat\s*\{?([a-z])\}?", "\\1\u0302"),
     (r"\\cdot", "·"), (r"\\to", "→"), (r"\\in", "∈"), (r"\\infty", "∞"), (r"\\lvert|\\rvert|\\vert", "|"),
-    (r"\\neq", "≠"), (r"\\quad", "  "), (r"\\,|\\;|\\!", " "), (r"\\left|\\right", ""), (r"\\\{", "{"),
+    (r"\\neq?(?![a-z])", "≠"), (r"\\quad", "  "), (r"\\,|\\;|\\!", " "), (r"\\left|\\right", ""), (r"\\\{", "{"),
     (r"\\\}", "}"), (r"\\eta", "η"), (r"\\theta", "θ"), (r"\\lambda", "λ"), (r"\\alpha", "α"), (r"\\beta", "β"),
     (r"\\mu", "μ"), (r"\\epsilon", "ε"), (r"\\ge(?![a-z])", "≥"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\exp", "exp"), (r"\\max", "max"), (r"\\min", "min"), (r"\\rho", "ρ"), (r"\\Sigma", "Σ"),
