@@ -83,8 +83,27 @@ def terminal_text(s: str) -> str:
     return re.sub(r"_\{([^{}]*)\}", r"_\1" if False else r"_{\1}", out)
 
 
+LATEX_PROSE = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+               "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _prose(s: str, target: str) -> str:
+    """Escape text outside maths for the target (maths between $ is left as written)."""
+    if target == "latex":
+        return "".join(LATEX_PROSE.get(c, c) for c in s)
+    if target == "markdown":
+        return s.replace("_", r"\_").replace("*", r"\*")
+    return s
+
+
 def _finish(s: str, target: str) -> str:
-    return terminal_text(s) if target == "terminal" else s
+    if target == "terminal":
+        return terminal_text(s)
+    import html
+    parts = s.split("$")
+    out = [(_prose(p, target) if k % 2 == 0 else p) for k, p in enumerate(parts)]
+    joined = "$".join(out)
+    return html.escape(joined, quote=False) if target == "html" else joined
 
 
 def render(question, variant, lang: str = "en", target: str = "terminal") -> dict:
