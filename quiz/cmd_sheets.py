@@ -58,8 +58,19 @@ def _split(pdf: Path, starts: list, total: int, workdir: Path) -> list:
             target.write_bytes(Path(pages[0]).read_bytes())
         else:
             subprocess.run(["pdfunite", *pages, str(target)], check=True, capture_output=True)
-        out.append(target.read_bytes())
+        out.append(fixed_id(target.read_bytes()))
     return out
+
+
+PDF_ID = re.compile(rb"/ID \[\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*(?:\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f]*>)\s*\]",
+                    re.S)
+
+
+def fixed_id(pdf: bytes) -> bytes:
+    """Replace the trailer's file /ID (random in poppler's output) by a hash of the content."""
+    import hashlib
+    digest = hashlib.md5(PDF_ID.sub(b"", pdf)).hexdigest().encode()
+    return PDF_ID.sub(b"/ID [<" + digest + b"><" + digest + b">]", pdf, count=1)
 
 
 def _compile_sheets(tex: str, n_students: int) -> list:
