@@ -119,7 +119,7 @@ def sheets_cmd(roster, n, seed, lang, topic, bank, fmt, out):
     qs = select(load_bank(bank) if bank else builtin(), topic=topic)
     out = Path(out)
     _prepare_dir(out)
-    blocks, keys, rows = [], [], []
+    blocks, rows = [], []
     for s in students:
         items = student_items(qs, s, n, seed, lang)
         for it in items:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .generators import generator, matrix_answer, number_answer, nums, vec
+from .generators import generator, matrix_answer, number_answer, nums
 
 
 def _cell(name, variant=None):

@@ -11,16 +11,17 @@ cd "$REPO_ROOT"
 PY="${PYTHON:-python}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
-# Debian packages for `latexmk -xelatex` with xeCJK + Noto CJK, and pdftotext/pdftoppm.
+# Debian packages for `latexmk -xelatex` with xeCJK + Noto CJK, pdftotext/pdftoppm/pdfseparate,
+# and Chromium (the HTML handout is screenshotted headless in a test).
 # texlive-xetex already pulls texlive-latex-base/-recommended/-extra (amsmath,
 # geometry, hyperref, booktabs, xcolor, fontspec, unicode-math) and fonts-lmodern;
 # texlive-fonts-recommended is needed for hyperref under xelatex (pzdr.tfm).
 APT_PKGS=(texlive-xetex texlive-fonts-recommended texlive-lang-chinese
-          fonts-noto-cjk latexmk poppler-utils fontconfig)
+          fonts-noto-cjk latexmk poppler-utils fontconfig chromium)
 
 tex_missing() {
     local c
-    for c in xelatex latexmk pdftotext pdftoppm fc-list; do
+    for c in xelatex latexmk pdftotext pdftoppm pdfseparate fc-list chromium; do
         command -v "$c" >/dev/null 2>&1 || return 0
     done
     if command -v dpkg-query >/dev/null 2>&1; then
