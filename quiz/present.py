@@ -8,6 +8,7 @@ Unicode for the terminal.
 from __future__ import annotations
 
 import functools
+import re
 
 TARGETS = ("terminal", "latex", "markdown", "html")
 
@@ -60,15 +61,55 @@ def render_string(template: str, params: dict, target: str = "terminal") -> str:
         raise BpttError(f"template error in {template[:40]!r}...: {err}; fix the bank text") from None
 
 
+WORD_COMMANDS = {  # \name (not followed by a letter) -> Unicode, inside $...$
+    "leftrightarrow": "↔", "rightarrow": "→", "leftarrow": "←", "to": "→", "in": "∈", "infty": "∞",
+    "cdot": "·", "neq": "≠", "ne": "≠", "ge": "≥", "quad": "  ", "left": "", "right": "", "eta": "η",
+    "theta": "θ", "lambda": "λ", "alpha": "α", "beta": "β", "mu": "μ", "epsilon": "ε", "varepsilon": "ε",
+    "rho": "ρ", "Sigma": "Σ", "exp": "exp", "max": "max", "min": "min", "lvert": "|", "rvert": "|", "vert": "|",
+    "nabla": "∇", "prime": "′", "cdots": "⋯", "ln": "ln", "cosh": "cosh", "sinh": "sinh",
+    "big": "", "Big": "", "bigg": "", "Bigg": "",
+}
 TERMINAL = [  # applied inside $...$ before derive's own table
-    (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
+    (r"\\[td]?frac(\d)(\d)", r"\1/\2"), (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\^\\top", "ᵀ"), (r"\\tilde\s*\{?([a-z])\}?", "\\1\u0303"), (r"\\hat\s*\{?([a-z])\}?", "\\1\u0302"),
-    (r"\\cdot", "·"), (r"\\to", "→"), (r"\\in", "∈"), (r"\\infty", "∞"), (r"\\lvert|\\rvert|\\vert", "|"),
-    (r"\\neq?(?![a-z])", "≠"), (r"\\quad", "  "), (r"\\,|\\;|\\!", " "), (r"\\left|\\right", ""), (r"\\\{", "{"),
-    (r"\\\}", "}"), (r"\\eta", "η"), (r"\\theta", "θ"), (r"\\lambda", "λ"), (r"\\alpha", "α"), (r"\\beta", "β"),
-    (r"\\mu", "μ"), (r"\\epsilon", "ε"), (r"\\ge(?![a-z])", "≥"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
-    (r"\\exp", "exp"), (r"\\max", "max"), (r"\\min", "min"), (r"\\rho", "ρ"), (r"\\Sigma", "Σ"),
+    (r"\\,|\\;|\\!", " "), (r"\\\{", "{"), (r"\\\}", "}"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\bar\s*\{?([a-z])\}?", "\\1\u0304"),
+    (r"\\overrightarrow\{([^{}]*)\}", r"\1→"), (r"\\overleftarrow\{([^{}]*)\}", r"\1←"),
+    (r"\\([A-Za-z]+)(?![A-Za-z])", lambda m: WORD_COMMANDS.get(m.group(1), m.group(0))),
 ]
+
+
+def _over(a, b):
+    def simple(t):
+        t = re.sub(r"\{[^{}]*\}", "", re.sub(r"\\partial\s*", "", t))
+        return not re.search(r"[-+,]", t) and len(t.split()) <= 1
+    wrap = lambda t: t if simple(t) else f"({t})"
+    return f"{wrap(a)}/{wrap(b)}"
+
+
+def _group(s, i):
+    """End index (exclusive) of the balanced {...} group starting at s[i] == '{'."""
+    depth = 0
+    for j in range(i, len(s)):
+        depth += {"{": 1, "}": -1}.get(s[j], 0)
+        if depth == 0:
+            return j + 1
+    return -1
+
+
+def _fracs(s: str) -> str:
+    """\\frac{a}{b} (nested braces allowed) as a/b, with parentheses where needed."""
+    m = re.search(r"\\[td]?frac\s*\{", s)
+    while m:
+        a_end = _group(s, m.end() - 1)
+        if a_end < 0 or a_end >= len(s) or s[a_end] != "{":
+            break
+        b_end = _group(s, a_end)
+        if b_end < 0:
+            break
+        s = s[:m.start()] + _over(s[m.end():a_end - 1], s[a_end + 1:b_end - 1]) + s[b_end:]
+        m = re.search(r"\\[td]?frac\s*\{", s)
+    return s
 
 
 def terminal_text(s: str) -> str:
@@ -77,6 +118,7 @@ def terminal_text(s: str) -> str:
     from derive.phrases import tex_to_text
     parts = s.split("$")
     for k in range(1, len(parts), 2):
+        parts[k] = _fracs(parts[k])
         for pat, rep in TERMINAL:
             parts[k] = re.sub(pat, rep, parts[k])
     out = tex_to_text("$".join(parts))

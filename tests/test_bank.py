@@ -91,3 +91,20 @@ def test_bad_expr_in_bank_is_reported_and_templates_are_sandboxed():
                    "  answer: {kind: number, value: 1}\n", "my.yaml")[0]
     with pytest.raises(BpttError):
         render(q, q.generate(0), "en")
+
+
+def test_terminal_text_has_no_leftover_latex_commands():
+    import re
+    left = set()
+    for q in QUESTIONS:
+        for lang in LANGS:
+            r = render(q, q.generate(2), lang, "terminal")
+            for text in [r["text"], r["hint"], r["solution"]] + [c for _, c in r["choices"]]:
+                left.update(re.findall(r"\\[A-Za-z]+", text))
+    assert not left
+
+
+def test_terminal_fractions_and_arrows():
+    from quiz.present import terminal_text
+    assert terminal_text(r"$\frac{\partial h_j}{\partial h_{j-1}}$, $f \leftrightarrow z$, $\tfrac14$") == \
+        "∂h_j/∂h_{j-1}, f ↔ z, 1/4"
