@@ -46,15 +46,18 @@ def test_a_sheet_depends_only_on_seed_and_id(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_TEX, reason="needs latexmk, xelatex and poppler-utils")
-def test_pdf_per_student_and_key(tmp_path):
-    res = sheets(tmp_path, "--n", "5", "--lang", "zh")
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_per_student_and_key(tmp_path, lang):
+    res = sheets(tmp_path, "--n", "5", "--lang", lang)
     assert res.exit_code == 0, res.output
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["key.csv", "key.pdf", "s01.pdf", "s02.pdf", "s03.pdf"]
     text = subprocess.run(["pdftotext", str(out / "s02.pdf"), "-"], capture_output=True, text=True).stdout
     assert "Li Si (s02)" in text and "张三" not in text and "5." in text
+    for pdf in ("s01.pdf", "key.pdf"):  # Chinese names print on English sheets too
+        assert "张三" in subprocess.run(["pdftotext", str(out / pdf), "-"], capture_output=True, text=True).stdout
     first = (out / "s01.pdf").read_bytes()
-    assert sheets(tmp_path, "--n", "5", "--lang", "zh").exit_code == 0  # same folder: earlier output is replaced
+    assert sheets(tmp_path, "--n", "5", "--lang", lang).exit_code == 0  # same folder: earlier output is replaced
     assert (out / "s01.pdf").read_bytes() == first
 
 
