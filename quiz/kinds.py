@@ -250,6 +250,10 @@ def grade_answer(spec: dict, raw: str, lang: str = "en") -> Verdict:
             verdict = kind.grade(value, spec, lang)
     except InvalidAnswer as err:
         return Verdict("invalid", err.text(lang), "", 0.0)
+    except (ValueError, TypeError, ArithmeticError):  # SymPy could not evaluate it (off a function's domain)
+        return Verdict("invalid", _say(lang, "this answer cannot be evaluated (is a function used off its domain?); "
+                                             "write it differently", "无法计算这个答案（函数是否超出了定义域？）；请换一种写法"),
+                       "", 0.0)
     except (RecursionError, MemoryError, OverflowError):
         return Verdict("invalid", _say(lang, "this answer is too large to check; write it in a simpler form",
                                        "答案太大，无法检查；请写成更简单的形式"), "", 0.0)

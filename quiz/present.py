@@ -72,7 +72,7 @@ WORD_COMMANDS = {  # \name (not followed by a letter) -> Unicode, inside $...$
 TERMINAL = [  # applied inside $...$ before derive's own table
     (r"\\[td]?frac(\d)(\d)", r"\1/\2"), (r"\\mathrm\{([^{}]*)\}", r"\1"), (r"\\text\{([^{}]*)\}", r"\1"), (r"\\operatorname\{([^{}]*)\}", r"\1"),
     (r"\^\\top", "ᵀ"), (r"\\tilde\s*\{?([a-z])\}?", "\\1\u0303"), (r"\\hat\s*\{?([a-z])\}?", "\\1\u0302"),
-    (r"\\,|\\;|\\!", " "), (r"\\\{", "{"), (r"\\\}", "}"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
+    (r"\\,|\\;|\\!", " "), (r"_\{\s*(\w)\s*\}", r"_\1"), (r"\\\{", "{"), (r"\\\}", "}"), (r"\\sqrt\{([^{}]*)\}", r"√(\1)"),
     (r"\\bar\s*\{?([a-z])\}?", "\\1\u0304"),
     (r"\\overrightarrow\{([^{}]*)\}", r"\1→"), (r"\\overleftarrow\{([^{}]*)\}", r"\1←"),
     (r"\\([A-Za-z]+)(?![A-Za-z])", lambda m: WORD_COMMANDS.get(m.group(1), m.group(0))),

@@ -74,6 +74,8 @@ def test_read_as_makes_the_reading_explicit(raw, read_as):
     ({"kind": "matrix", "value": [0.5, -0.25]}, "[1/2, 1/4]", "incorrect"),
     ({"kind": "expression", "value": "x"}, "-(x)^(((x)-(x))/((x)-(x)))", "invalid"),  # found by the fuzz: 0/0
     ({"kind": "expression", "value": "x"}, "x/(x-x)", "invalid"),
+    ({"kind": "expression", "value": "x+y"}, "relu(log(x))", "incorrect"),  # found by a longer fuzz run
+    ({"kind": "number", "value": 1.0}, "relu(log(-1))", "invalid"),
 ])
 def test_numbers_and_matrices(spec, raw, status):
     assert grade_answer(spec, raw).status == status
