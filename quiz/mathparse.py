@@ -275,7 +275,9 @@ def show(node) -> str:
         return "-" + _wrap(node[1], 3, strict=True)
     p = PREC[tag]
     left = _wrap(node[1], p, strict=tag == "^")
-    right = _wrap(node[2], p, strict=tag in "-/" or tag == "^" and False)
+    right = _wrap(node[2], p, strict=tag in "-/")
+    if right.startswith("-") and tag != "^":
+        right = f"({right})"  # a*(-b), a - (-b): never two operators in a row
     sep = "^" if tag == "^" else f" {tag} " if p == 1 else tag
     return f"{left}{sep}{right}"
 
