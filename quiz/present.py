@@ -115,7 +115,7 @@ def _fracs(s: str) -> str:
 def terminal_text(s: str) -> str:
     """Inline ``$...$`` maths as Unicode for a terminal; prose unchanged."""
     import re
-    from derive.phrases import tex_to_text
+    from derive.markup import tex_to_text
     parts = s.split("$")
     for k in range(1, len(parts), 2):
         parts[k] = _fracs(parts[k])

@@ -46,6 +46,18 @@ def review(card: Card, q: int, today: dt.date) -> Card:
                    due=(today + dt.timedelta(days=interval)).isoformat())
 
 
+def streak(days, today: dt.date) -> int:
+    """Consecutive days with an answer, ending today (or yesterday, when today has none yet).
+
+    ``days`` holds ISO dates.
+    """
+    day = today if today.isoformat() in days else today - dt.timedelta(days=1)
+    n = 0
+    while day.isoformat() in days:
+        n, day = n + 1, day - dt.timedelta(days=1)
+    return n
+
+
 def today() -> dt.date:
     """Today, or ``BPTT_TODAY`` (YYYY-MM-DD) when set, so tests can move the clock."""
     fixed = os.environ.get("BPTT_TODAY")

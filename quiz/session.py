@@ -16,7 +16,7 @@ WORDS = {
     "header": ("Question {k}/{n}  [{topic}, difficulty {d}]", "第 {k}/{n} 题  [{topic}，难度 {d}]"),
     "correct": ("✓ correct", "✓ 正确"),
     "incorrect": ("✗ not correct", "✗ 不正确"),
-    "invalid": ("? could not read that: {msg} (no penalty, try again)", "? 无法识别：{msg}（不扣分，请重新输入）"),
+    "invalid": ("? could not read that: {msg} (no penalty, try again)", "? 无法识别：{msg}。不扣分，请重新输入。"),
     "read_as": ("read as: {x}", "识别为：{x}"),
     "expected": ("expected: {x}", "正确答案：{x}"),
     "solution": ("Solution: {x}", "解析：{x}"),
@@ -27,7 +27,7 @@ WORDS = {
     "summary": ("Done: {a} answered, {c} correct, {s} skipped, score {p}.",
                 "结束：作答 {a} 题，答对 {c} 题，跳过 {s} 题，得分 {p}。"),
     "by_topic": ("  {t}: {c}/{a} correct", "  {t}：{a} 题中答对 {c} 题"),
-    "due": ("Due for review tomorrow: {n} (bptt quiz --review).", "明天需要复习 {n} 题（bptt quiz --review）。"),
+    "due": ("Due for review by tomorrow: {n} (bptt quiz --review).", "到明天要复习 {n} 题（bptt quiz --review）。"),
 }
 HELP = {
     "number": ("a number; 1/4, 2^-3, e^-1 are fine", "一个数；可写 1/4、2^-3、e^-1"),
@@ -99,7 +99,7 @@ def ask_one(q, v, shown, ask, say, lang):
             return None
         verdict = q.grade(v, raw, lang)
         if verdict.status == "invalid":
-            say(say_in(lang, "invalid", msg=verdict.feedback))
+            say(say_in(lang, "invalid", msg=verdict.feedback.rstrip("。")))
             continue
         return verdict.status, verdict, raw, hinted
 
@@ -138,12 +138,13 @@ def run(items, store, ask, say, lang, day) -> Tally:
     return tally
 
 
-def summary(tally, lang, say):
-    """The end-of-session report."""
+def summary(tally, lang, say, due=None):
+    """The end-of-session report; ``due`` is how many questions are due tomorrow (default: those missed)."""
     pct = f"{100 * tally.score / tally.answered:.0f}%" if tally.answered else "–"
     say("")
     say(say_in(lang, "summary", a=tally.answered, c=tally.correct, s=tally.skipped, p=pct))
     for topic, (a, c) in sorted(tally.topics.items()):
         say(say_in(lang, "by_topic", t=topic, a=a, c=c))
-    if tally.missed:
-        say(say_in(lang, "due", n=len(tally.missed)))
+    due = len(tally.missed) if due is None else due
+    if due:
+        say(say_in(lang, "due", n=due))

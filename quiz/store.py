@@ -1,7 +1,9 @@
 """Quiz progress in SQLite: every graded answer, and an SM-2 card per question.
 
 Each answer is committed on its own (WAL journal), so killing the process
-loses at most the answer being typed.
+loses at most the answer being typed.  ``PRAGMA user_version`` holds the
+schema version (1: first release; 2: ``attempts.answered_at``); older files
+are upgraded in place, newer or foreign ones are refused, never overwritten.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from pathlib import Path
 
 from derive.errors import BpttError
 
-from .schedule import Card, review
+from .schedule import Card, review, streak
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
     id INTEGER PRIMARY KEY,
@@ -24,7 +26,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     status TEXT NOT NULL,         -- correct | incorrect | skipped
     score REAL NOT NULL,
     hinted INTEGER NOT NULL,
-    day TEXT NOT NULL             -- ISO date of the answer (the review clock)
+    day TEXT NOT NULL,            -- ISO date of the answer on the review clock (BPTT_TODAY)
+    answered_at TEXT NOT NULL DEFAULT ''  -- wall-clock UTC time, ISO 8601
 );
 CREATE TABLE IF NOT EXISTS cards (
     qid TEXT PRIMARY KEY,
@@ -56,11 +59,15 @@ class Store:
             self.db = sqlite3.connect(str(self.path), isolation_level=None)
             self._init()
         except sqlite3.DatabaseError as err:
+            if any(w in str(err) for w in ("unable to open", "readonly", "disk I/O")):
+                raise self._cannot(err) from None
             raise BpttError(f"{self.path} is not a bptt progress database ({err}); "
                             "move it aside or choose another file with --db") from None
         except OSError as err:
-            raise BpttError(f"cannot open progress database {self.path} ({err.strerror}); "
-                            "choose a writable file with --db") from None
+            raise self._cannot(err.strerror) from None
+
+    def _cannot(self, why):
+        return BpttError(f"cannot open progress database {self.path} ({why}); choose a writable file with --db")
 
     def _init(self):
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -71,6 +78,8 @@ class Store:
             raise sqlite3.DatabaseError(f"schema {version} is newer than this bptt ({SCHEMA_VERSION})")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        if version == 1:
+            self.db.execute("ALTER TABLE attempts ADD COLUMN answered_at TEXT NOT NULL DEFAULT ''")
         self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def __enter__(self):
@@ -89,12 +98,15 @@ class Store:
 
     def record(self, question, variant, answer: str, status: str, score: float, hinted: bool, q: int, day):
         """Store one answer and update the question's card, in one committed transaction."""
+        import datetime as dt
         card = review(self.card(question.id), q, day)
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self.db:
             self.db.execute("BEGIN")
-            self.db.execute("INSERT INTO attempts (qid, topic, variant, answer, status, score, hinted, day) "
-                            "VALUES (?,?,?,?,?,?,?,?)", (question.id, question.topic, variant.dumps(), answer,
-                                                         status, score, int(hinted), day.isoformat()))
+            self.db.execute("INSERT INTO attempts (qid, topic, variant, answer, status, score, hinted, day, "
+                            "answered_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                            (question.id, question.topic, variant.dumps(), answer, status, score, int(hinted),
+                             day.isoformat(), now))
             self.db.execute("INSERT OR REPLACE INTO cards VALUES (?,?,?,?,?,?,?)",
                             (question.id, question.topic, card.easiness, card.interval, card.repetitions,
                              card.due, card.lapses))
@@ -105,20 +117,25 @@ class Store:
         rows = self.db.execute("SELECT qid FROM cards WHERE due <= ? ORDER BY due, qid", (day.isoformat(),))
         return [r[0] for r in rows]
 
+    def counts(self) -> dict:
+        """How many times each question was asked (answers and skips)."""
+        return dict(self.db.execute("SELECT qid, COUNT(*) FROM attempts GROUP BY qid"))
+
     def attempts(self) -> list:
-        cur = self.db.execute("SELECT qid, topic, variant, answer, status, score, hinted, day FROM attempts "
-                              "ORDER BY id")
+        """Every attempt as a dict, oldest first."""
+        cur = self.db.execute("SELECT qid, topic, variant, answer, status, score, hinted, day, answered_at "
+                              "FROM attempts ORDER BY id")
         return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
 
     def stats(self, day) -> dict:
-        """Totals, accuracy by topic and what is due today and tomorrow."""
+        """Answers (skips apart), accuracy by topic, reviews due today and tomorrow, day streak."""
         import datetime as dt
-        rows = self.db.execute("SELECT topic, COUNT(*), SUM(status='correct'), SUM(status='skipped') "
+        rows = self.db.execute("SELECT topic, SUM(status!='skipped'), SUM(status='correct'), SUM(status='skipped') "
                                "FROM attempts GROUP BY topic ORDER BY topic").fetchall()
-        tomorrow = day + dt.timedelta(days=1)
+        days = {r[0] for r in self.db.execute("SELECT DISTINCT day FROM attempts WHERE status!='skipped'")}
+        due_today = len(self.due(day))
         return {"answered": sum(r[1] for r in rows), "correct": sum(r[2] for r in rows),
                 "skipped": sum(r[3] for r in rows),
-                "by_topic": {r[0]: {"answered": r[1], "correct": r[2]} for r in rows},
-                "due_today": len(self.due(day)),
-                "due_tomorrow": len(self.due(tomorrow)) - len(self.due(day)),
-                "cards": self.db.execute("SELECT COUNT(*) FROM cards").fetchone()[0]}
+                "by_topic": {r[0]: {"answered": r[1], "correct": r[2]} for r in rows if r[1]},
+                "due_today": due_today, "due_tomorrow": len(self.due(day + dt.timedelta(days=1))) - due_today,
+                "streak": streak(days, day), "cards": self.db.execute("SELECT COUNT(*) FROM cards").fetchone()[0]}

@@ -71,3 +71,54 @@ def test_corrupt_or_foreign_database_is_refused_not_overwritten(tmp_path):
     sqlite3.connect(other).execute("CREATE TABLE mine (x)").connection.commit()
     with pytest.raises(BpttError, match="other tables"):
         Store(other)
+
+
+def test_streak_counts_consecutive_days_ending_today_or_yesterday():
+    from quiz.schedule import streak
+    days = {"2026-11-22", "2026-11-23", "2026-11-24", "2026-11-20"}
+    assert streak(days, DAY) == 3
+    assert streak(days, DAY + dt.timedelta(days=1)) == 3  # nothing yet today: the run is not broken
+    assert streak(days, DAY + dt.timedelta(days=2)) == 0
+    assert streak(set(), DAY) == 0
+
+
+V1_SCHEMA = """
+CREATE TABLE attempts (id INTEGER PRIMARY KEY, qid TEXT NOT NULL, topic TEXT NOT NULL, variant TEXT NOT NULL,
+    answer TEXT NOT NULL, status TEXT NOT NULL, score REAL NOT NULL, hinted INTEGER NOT NULL, day TEXT NOT NULL);
+CREATE TABLE cards (qid TEXT PRIMARY KEY, topic TEXT NOT NULL, easiness REAL NOT NULL, interval INTEGER NOT NULL,
+    repetitions INTEGER NOT NULL, due TEXT NOT NULL, lapses INTEGER NOT NULL);
+INSERT INTO attempts VALUES (1, 't.one', 'lstm', '{}', 'true', 'correct', 1.0, 0, '2026-11-20');
+PRAGMA user_version=1;
+"""
+
+
+def test_version_1_database_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "v1.db"
+    sqlite3.connect(path).executescript(V1_SCHEMA).close()
+    q = parse_bank(BANK, "t")[0]
+    with Store(path) as st:
+        st.record(q, q.generate(1), "false", "incorrect", 0.0, False, 1, DAY)
+        got = [(a["day"], a["status"], a["answered_at"][:2]) for a in st.attempts()]
+        assert got == [("2026-11-20", "correct", ""), ("2026-11-24", "incorrect", "20")]
+        assert st.counts() == {"t.one": 2}
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    sqlite3.connect(path).execute("PRAGMA user_version=99").connection.close()
+    with pytest.raises(BpttError, match="schema 99 is newer"):
+        Store(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_stats_skips_are_not_answers(tmp_path):
+    q = parse_bank(BANK, "t")[0]
+    with Store(tmp_path / "p.db") as st:
+        st.record(q, q.generate(1), "skip", "skipped", 0.0, False, 0, DAY)
+        st.record(q, q.generate(2), "true", "correct", 1.0, False, 5, DAY + dt.timedelta(days=1))
+        s = st.stats(DAY + dt.timedelta(days=1))
+    assert (s["answered"], s["correct"], s["skipped"], s["streak"]) == (1, 1, 1, 1)
+    assert s["by_topic"] == {"lstm": {"answered": 1, "correct": 1}}
