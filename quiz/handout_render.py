@@ -30,7 +30,8 @@ def text_env():
 def render_template(fmt: str, ctx: dict, files: dict) -> str:
     """The main document for ``fmt`` from the template and precomputed context."""
     if fmt == "html":
-        ctx = dict(ctx, cells=[dict(c, body=md_to_html(c["body"])) for c in ctx["cells"]], **_html_assets(files))
+        cells = [dict(c, body=md_to_html(c["body"]), check=md_to_html(c["check"])) for c in ctx["cells"]]
+        ctx = dict(ctx, cells=cells, **_html_assets(files))
     env = tex_env() if fmt in ("tex", "pdf") else text_env()
     return env.from_string(_source(TEMPLATE[fmt])).render(**ctx)
 
@@ -63,4 +64,5 @@ def _html_assets(files: dict) -> dict:
     from .handout import data_url
     base = resources.files("templates").joinpath("katex")
     return {"katex_css": katex_css(), "katex_js": base.joinpath("katex.min.js").read_text(encoding="utf-8"),
+            "autorender_js": base.joinpath("auto-render.min.js").read_text(encoding="utf-8"),
             "images": {name: data_url(name, data) for name, data in files.items()}}

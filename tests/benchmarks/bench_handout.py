@@ -25,7 +25,7 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for lang in ("en", "zh"):
-            for fmt in ("pdf", "html", "md"):
+            for fmt in ("pdf", "tex", "html", "md"):
                 out = os.path.join(tmp, f"h_{lang}.{fmt}")
                 rows.append((f"handout rnn lstm gru, {lang}, {fmt}",
                              timed(["handout", "rnn", "lstm", "gru", "--lang", lang, "--format", fmt, "-o", out])))
