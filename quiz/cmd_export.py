@@ -8,14 +8,15 @@ import click
 from derive.errors import BpttError
 
 EXT = {"moodle": ".xml", "gift": ".gift", "anki": ".apkg"}
+WRITERS = {"moodle": "quiz.export_moodle", "gift": "quiz.export_gift", "anki": "quiz.export_anki"}
 
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["moodle", "gift", "anki"]), required=True,
+@click.option("--format", "fmt", type=click.Choice(list(EXT)), required=True,
               help="moodle (Moodle XML), gift (GIFT text) or anki (.apkg deck).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the numbers in the questions.")
-@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Export n questions (default: all).")
+@click.option("--n", "n", type=click.IntRange(min=1), default=None, help="Export n questions, picked by the seed (default: all).")
 @click.option("--topic", help="Only questions on this topic.")
 @click.option("--cell", help="Only questions about this cell (rnn, lstm, gru).")
 @click.option("--bank", type=click.Path(dir_okay=False), help="Export your own YAML bank instead of the built-in one.")
@@ -23,37 +24,35 @@ EXT = {"moodle": ".xml", "gift": ".gift", "anki": ".apkg"}
 def export_cmd(fmt, lang, seed, n, topic, cell, bank, output):
     """Export questions to Moodle XML, GIFT or Anki.
 
-    Numbers keep bptt's tolerance (as an absolute tolerance at the expected
-    value); choices, true/false, short answers (every accepted synonym) and
-    orderings (as matching) are graded as bptt grades them. Formula and
-    matrix answers cannot be checked faithfully by Moodle or GIFT: they are
-    left out and named on stderr. Anki cards take every kind (self-graded);
-    re-importing updates the same notes (GUIDs come from question ids).
-    Same seed, same bytes.
+    Each question is exported only in a form that grades as bptt grades it:
+    numbers with bptt's tolerance (absolute, at the expected value), matrices
+    as Moodle cloze blanks per entry, choices with bptt's partial credit,
+    true/false, short answers with every accepted synonym, orderings as
+    matching. Formula answers (and matrices in GIFT) cannot be checked
+    faithfully and are left out, named on stderr. Anki cards take every kind
+    (self-graded); re-importing updates the same notes. Same seed, same bytes.
     """
+    from importlib import import_module
     from derive.arrays_io import write_bytes
     from .bank import builtin, load_bank, select
-    from .export import select_variants
-    qs = select(load_bank(bank) if bank else builtin(), topic=topic, cell=cell)
+    from .export import select_variants, skipped_line
     path = output or "bptt-questions" + EXT[fmt]
+    _check_target(path)
+    qs = select(load_bank(bank) if bank else builtin(), topic=topic, cell=cell)
     pairs, skipped = select_variants(qs, fmt, seed, n)
     if not pairs:
         raise BpttError(f"no question can be exported to {fmt} with these filters; try another --topic or format")
-    data = _render(fmt, pairs, lang)
-    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise BpttError(f"cannot write {path}: its folder does not exist; create it or choose another -o")
-    write_bytes(path, data)
+    write_bytes(path, import_module(WRITERS[fmt]).document(pairs, lang))
     click.echo(f"wrote {path}: {len(pairs)} questions")
     if skipped:
-        click.echo(f"bptt: left out {len(skipped)} questions that {fmt} cannot check faithfully "
-                   f"(formula or matrix answers): {', '.join(skipped)}", err=True)
+        click.echo(skipped_line(fmt, skipped), err=True)
 
 
-def _render(fmt, pairs, lang) -> bytes:
-    from . import export
-    if fmt == "moodle":
-        return export.moodle_xml([export.moodle_item(q, v, lang) for q, v in pairs]).encode("utf-8")
-    if fmt == "gift":
-        return export.gift([export.gift_item(q, v, lang) for q, v in pairs]).encode("utf-8")
-    from .export_anki import deck_bytes
-    return deck_bytes(pairs, lang)
+def _check_target(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise BpttError(f"cannot write {path}: it is a folder; give a file name with -o")
+    if not os.path.isdir(folder):
+        raise BpttError(f"cannot write {path}: its folder does not exist; create it or choose another -o")
+    if not os.access(folder, os.W_OK):
+        raise BpttError(f"cannot write {path}: its folder is not writable; choose another -o")

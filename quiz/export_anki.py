@@ -1,13 +1,17 @@
 """Anki decks with genanki: fixed model and deck ids, note GUIDs from the question id.
 
-Re-importing a newer export updates the same notes instead of duplicating them.
-The .apkg bytes are reproducible: genanki gets a fixed timestamp and the zip
-is rewritten with fixed entry dates.
+Re-importing a newer export updates the same notes instead of duplicating them
+(the GUID is ``guid_for("bptt", qid, lang)``: not the seed, so new numbers
+update the card).  Every kind goes in: the learner grades their own card.
+The .apkg bytes are reproducible: genanki gets a fixed timestamp (note and card
+ids, ``mod`` fields) and the zip is rewritten with fixed entry dates.
 """
 from __future__ import annotations
 
+import html
 import io
 import os
+import re
 import tempfile
 import zipfile
 
@@ -40,16 +44,16 @@ def _front(s) -> str:
     return s["text"] + (f"<ul style='list-style:none'>{items}</ul>" if items else "")
 
 
-def deck_bytes(pairs, lang: str) -> bytes:
-    """The .apkg for [(question, variant)]."""
+def document(pairs, lang: str) -> bytes:
+    """The .apkg for [(question, variant)]: fields Question (text and options), Answer, Solution, Id."""
     import genanki
     model = _model()
     name = "bptt: RNN, LSTM, GRU" if lang == "en" else "bptt：循环神经网络"
     deck = genanki.Deck(DECK_ID + (1 if lang == "zh" else 0), name)
     for q, v in pairs:
         s = shown(q, v, lang)
-        deck.add_note(genanki.Note(model=model, fields=[_front(s), s["expected"], s["solution"], q.id],
-                                   guid=guid(q.id, lang), tags=[q.topic] + list(q.cells)))
+        deck.add_note(genanki.Note(model=model, fields=[_front(s), s["expected"], s["solution"], html.escape(q.id)],
+                                   guid=guid(q.id, lang), tags=[re.sub(r"\s+", "_", t) for t in (q.topic, *q.cells)]))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "deck.apkg")
         genanki.Package(deck).write_to_file(path, timestamp=TIMESTAMP)

@@ -51,12 +51,17 @@ def _env(target: str):
     return env
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(target: str, template: str):
+    return _env(target).from_string(template)  # compiling is ~0.25 ms; sheets render thousands
+
+
 def render_string(template: str, params: dict, target: str = "terminal") -> str:
     """Render one Jinja template string; errors name the problem (a bank bug, not user input)."""
     from jinja2 import TemplateError
     from derive.errors import BpttError
     try:
-        return _env(target).from_string(template).render(**params)
+        return _compiled(target, template).render(**params)
     except TemplateError as err:
         raise BpttError(f"template error in {template[:40]!r}...: {err}; fix the bank text") from None
 

@@ -61,6 +61,8 @@ def _read_csv(path, what, required) -> list:
         raise BpttError(f"{what} file {path} does not exist; check the path") from None
     except (UnicodeDecodeError, csv.Error) as err:
         raise BpttError(f"cannot read {what} {path} ({err}); it must be a UTF-8 CSV file") from None
+    except OSError as err:
+        raise BpttError(f"cannot read {what} file {path} ({err.strerror}); check the path") from None
 
 
 def student_items(questions, student, n, seed, lang, target="latex") -> list:
@@ -87,30 +89,54 @@ def key_csv(rows) -> bytes:
 # ---------------------------------------------------------------- marking
 
 def read_key(path) -> dict:
-    """(student_id, number) -> key row, with the answer spec parsed."""
+    """(student_id, number) -> key row, with the answer spec parsed and checked."""
+    from .kinds import KINDS
     rows = _read_csv(path, "key", KEY_FIELDS[:5] + ("answer_spec",))
     out = {}
     for k, row in enumerate(rows, start=2):
         try:
-            row["spec"] = json.loads(row["answer_spec"])
-        except json.JSONDecodeError:
-            raise BpttError(f"key {path}, line {k}: answer_spec is not JSON; regenerate the key with bptt sheets") from None
-        out[(row["student_id"], int(row["number"]))] = row
+            spec, num = json.loads(row["answer_spec"] or ""), int(row["number"] or "")
+        except ValueError:
+            spec, num = None, None
+        if not isinstance(spec, dict) or spec.get("kind") not in KINDS or num is None:
+            raise BpttError(f"key {path}, line {k}: not a row written by bptt sheets; regenerate the key")
+        out[(row["student_id"], num)] = dict(row, spec=spec)
+    if not out:
+        raise BpttError(f"key {path} has no questions; give the key.csv written by bptt sheets")
     return out
 
 
+def previous_ids(path) -> list:
+    """Student ids of an earlier key.csv (empty if there is none or it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            ids = {(row.get("student_id") or "") for row in csv.DictReader(fh)}
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return sorted(i for i in ids if SAFE_ID.match(i))
+
+
+QUESTION = re.compile(r"^[qQ]?(\d+)$")
+
+
 def read_responses(path, key) -> dict:
-    """(student_id, number) -> answer text; unknown students or questions are errors naming the line."""
+    """(student_id, number) -> answer text; unknown students or questions, or a second answer, name the line."""
     rows = _read_csv(path, "responses", ("student_id", "question", "answer"))
     students = {sid for sid, _ in key}
-    out = {}
+    out, seen = {}, {}
     for k, row in enumerate(rows, start=2):
-        sid, q = row["student_id"].strip(), row["question"].strip()
+        sid, q = (row["student_id"] or "").strip(), (row["question"] or "").strip()
+        m = QUESTION.match(q)
         if sid not in students:
             raise BpttError(f"responses {path}, line {k}: unknown student {sid!r}; is this the right --key?")
-        if not q.isdigit() or (sid, int(q)) not in key:
+        if not m or (sid, int(m.group(1))) not in key:
             raise BpttError(f"responses {path}, line {k}: student {sid!r} has no question {q!r} on their sheet")
-        out[(sid, int(q))] = row["answer"]
+        at = (sid, int(m.group(1)))
+        if at in seen:
+            raise BpttError(f"responses {path}, line {k}: a second answer for student {sid!r} question {q} "
+                            f"(first on line {seen[at]}); keep one")
+        seen[at] = k
+        out[at] = row["answer"] or ""
     return out
 
 
